@@ -1,0 +1,74 @@
+"""Data loaders and generators."""
+
+import urllib.error
+
+import numpy as np
+import pytest
+
+from sklfi.datasets import load_movielens_100k, make_planted_interaction
+
+
+def test_movielens_tables(movielens):
+    ml = movielens
+    assert ml.ratings.shape == (100_000, 4)
+    assert list(ml.ratings.columns) == ["user_id", "item_id", "rating", "timestamp"]
+    assert list(ml.users.columns) == [
+        "user_id",
+        "age",
+        "gender",
+        "occupation",
+        "zip_code",
+    ]
+    assert len(ml.users) == 943 and len(ml["items"]) == 1682
+    assert len(ml.genres) == 19 and set(ml.genres) <= set(ml["items"].columns)
+    assert ml["items"].release_date.dtype.kind == "M"
+    assert ml.ratings.rating.between(1, 5).all()
+
+
+def test_movielens_folds_are_the_official_splits(movielens):
+    folds = movielens.folds
+    assert len(folds) == 5
+    tests = np.concatenate([test for _, test in folds])
+    np.testing.assert_array_equal(np.sort(tests), np.arange(100_000))
+    train, test = folds[0]
+    assert len(train) == 80_000 and len(test) == 20_000
+    assert np.intersect1d(train, test).size == 0
+
+
+def test_missing_files_offline_give_a_clear_error(tmp_path, monkeypatch):
+    with pytest.raises(OSError, match="download_if_missing is False"):
+        load_movielens_100k(tmp_path, download_if_missing=False)
+
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError("no network")
+
+    monkeypatch.setattr("urllib.request.urlopen", offline)
+    with pytest.raises(OSError, match=r"could not be downloaded.*unzip"):
+        load_movielens_100k(tmp_path)
+    assert list(tmp_path.iterdir()) == []  # nothing half-written is left
+
+
+def test_data_home_from_environment(movielens, monkeypatch):
+    import os
+
+    monkeypatch.setenv("SKLFI_DATA", os.environ["SKLFI_DATA"])
+    assert load_movielens_100k(download_if_missing=False).ratings.shape[0] == 100_000
+
+
+def test_planted_interaction_is_balanced_per_column():
+    X, y = make_planted_interaction(n_samples=20000, noise=0.0, random_state=0)
+    # every publisher alone is uninformative; the pair decides
+    assert X.groupby("publisher").size().size == 20
+    np.testing.assert_allclose(y.mean(), 0.5, atol=0.02)
+    per_pub = pd_mean(X.publisher, y)
+    assert np.all(np.abs(per_pub - 0.5) < 0.08)
+    pairs = pd_mean(X.publisher + X.advertiser, y)
+    assert set(np.unique(pairs)) == {0.0, 1.0}
+    with pytest.raises(ValueError, match="task"):
+        make_planted_interaction(task="ranking")
+
+
+def pd_mean(keys, y):
+    import pandas as pd
+
+    return pd.Series(y).groupby(keys.to_numpy()).mean().to_numpy()

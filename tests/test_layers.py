@@ -1,0 +1,120 @@
+"""Interaction layers and model forward passes against naive formulas."""
+
+import itertools
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import torch
+
+from sklfi._data import pad_rows
+from sklfi.nn import FFM, FM, FieldEmbedding, bi_interaction
+
+# 4 fields: categorical (5 columns), multi-valued (6), numeric (1), categorical (3)
+FIELDS = np.array([0] * 5 + [1] * 6 + [2] + [3] * 3)
+
+
+def random_rows(n_rows=7, seed=0):
+    """CSR rows with one category per categorical field, 0-3 items in the
+    multi-valued field (some rows none) and a real value in the numeric one."""
+    rng = np.random.default_rng(seed)
+    dense = np.zeros((n_rows, len(FIELDS)))
+    for r in range(n_rows):
+        dense[r, rng.integers(0, 5)] = 1.0
+        for c in rng.choice(6, size=rng.integers(0, 4), replace=False):
+            dense[r, 5 + c] = rng.uniform(0.2, 1.0)
+        dense[r, 11] = rng.normal()
+        dense[r, 12 + rng.integers(0, 3)] = 1.0
+    # values exactly representable in float32, the dtype of batches
+    return sp.csr_matrix(dense.astype(np.float32).astype(np.float64))
+
+
+def batch(X):
+    idx, val = pad_rows(X)
+    return torch.from_numpy(idx), torch.from_numpy(val).double()
+
+
+def nonzeros(X, r):
+    row = X.getrow(r)
+    return list(zip(row.indices.tolist(), row.data.tolist()))
+
+
+def test_pad_rows_layout():
+    X = sp.csr_matrix(np.array([[0, 2.0, 0, 3.0], [0, 0, 0, 0], [1.0, 0, 0, 0]]))
+    idx, val = pad_rows(X)
+    assert idx.tolist() == [[1, 3], [4, 4], [0, 4]]  # 4 = padding
+    assert val.tolist() == [[2.0, 3.0], [0.0, 0.0], [1.0, 0.0]]
+
+
+def test_fm_equals_naive_pairwise_sum():
+    X = random_rows()
+    model = FM(X.shape[1], embedding_dim=5).double()
+    torch.nn.init.normal_(model.linear.weight.weight)
+    model.linear.weight.weight.data[-1] = 0  # padding row stays zero
+    model.linear.bias.data.fill_(0.3)
+    w = model.linear.weight.weight.detach().numpy()[:, 0]
+    V = model.embedding.weight.weight.detach().numpy()
+    out = model(*batch(X)).detach().numpy()[:, 0]
+    for r in range(X.shape[0]):
+        nz = nonzeros(X, r)
+        expected = 0.3 + sum(w[i] * x for i, x in nz)
+        for (i, xi), (j, xj) in itertools.combinations(nz, 2):
+            expected += V[i] @ V[j] * xi * xj
+        assert out[r] == pytest.approx(expected, abs=1e-10)
+
+
+def test_ffm_equals_naive_pairwise_sum():
+    X = random_rows(seed=1)
+    n_fields = FIELDS.max() + 1
+    model = FFM(torch.from_numpy(FIELDS), n_fields, embedding_dim=3).double()
+    W = model.embedding.weight.weight.detach().numpy().reshape(-1, n_fields, 3)
+    out = model(*batch(X)).detach().numpy()[:, 0]
+    for r in range(X.shape[0]):
+        nz = nonzeros(X, r)
+        expected = 0.0  # linear weights start at zero
+        for (i, xi), (j, xj) in itertools.combinations(nz, 2):
+            expected += W[i, FIELDS[j]] @ W[j, FIELDS[i]] * xi * xj
+        assert out[r] == pytest.approx(expected, abs=1e-10)
+
+
+def test_ffm_float32_matches_float64():
+    X = random_rows(seed=2)
+    model = FFM(torch.from_numpy(FIELDS), 4, embedding_dim=4)
+    idx, val = batch(X)
+    out32 = model(idx, val.float()).detach().double()
+    out64 = model.double()(idx, val).detach()
+    torch.testing.assert_close(out32, out64, atol=1e-5, rtol=1e-5)
+
+
+def test_field_embedding_sums_value_scaled_vectors_per_field():
+    X = random_rows(seed=3)
+    emb = FieldEmbedding(torch.from_numpy(FIELDS), 4, n_fields=4).double()
+    V = emb.weight.weight.detach().numpy()
+    out = emb(*batch(X)).detach().numpy()
+    for r in range(X.shape[0]):
+        expected = np.zeros((4, 4))
+        for i, x in nonzeros(X, r):
+            expected[FIELDS[i]] += x * V[i]
+        np.testing.assert_allclose(out[r], expected, atol=1e-12)
+
+
+def test_bi_interaction_is_sum_of_pairwise_products():
+    v = torch.randn(3, 5, 4, dtype=torch.float64)
+    expected = sum(v[:, i] * v[:, j] for i, j in itertools.combinations(range(5), 2))
+    torch.testing.assert_close(bi_interaction(v), expected)
+
+
+@pytest.mark.parametrize("model_cls", [FM, FFM])
+def test_multi_output_shape_and_padding_invariance(model_cls):
+    X = random_rows(seed=4)
+    if model_cls is FM:
+        model = model_cls(X.shape[1], 4, n_outputs=3)
+    else:
+        model = model_cls(torch.from_numpy(FIELDS), 4, 4, n_outputs=3)
+    idx, val = batch(X)
+    out = model(idx, val.float())
+    assert out.shape == (X.shape[0], 3)
+    # extra padding columns change nothing
+    pad = torch.full((idx.shape[0], 3), X.shape[1])
+    out_padded = model(torch.cat([idx, pad], 1), torch.cat([val.float(), pad * 0.0], 1))
+    torch.testing.assert_close(out, out_padded)
