@@ -1,10 +1,11 @@
 """Training and prediction throughput of sklfi estimators on MovieLens-100K u1.
 
-Fields: user, item, gender, age bucket, occupation, genres (multi-valued).
+Fields of the reference protocol: user, item, gender, age bucket, occupation,
+zip code prefix, release decade, genres (multi-valued).
 Usage::
 
     python benchmarks/throughput.py [--embedding-dim 16] [--batch-size 256]
-        [--epochs 10] [--models fm,ffm] [--repeat 2]
+        [--epochs 10] [--models fm,ffm,...] [--repeat 2] [--defaults]
 
 Prints, per model and task, fit rows/s (rows x epochs / fit seconds),
 predict rows/s and the test metric. Timings use 2 torch threads.
@@ -22,7 +23,15 @@ import sklfi
 from sklfi.datasets import load_movielens_100k
 from sklfi.preprocessing import FieldEncoder
 
-MODELS = {"fm": "FM", "ffm": "FFM"}
+MODELS = {
+    "fm": "FM",
+    "ffm": "FFM",
+    "afm": "AFM",
+    "widedeep": "WideDeep",
+    "deepfm": "DeepFM",
+    "nfm": "NFM",
+    "dlrm": "DLRM",
+}
 
 
 def reference_frame(ml):
@@ -37,7 +46,13 @@ def reference_frame(ml):
         [0, 17, 24, 34, 44, 49, 55, np.inf],
         labels=["<18", "18-24", "25-34", "35-44", "45-49", "50-55", "56+"],
     )
+    df["zip3"] = df.zip_code.str[:3]
+    df["decade"] = (df.release_date.dt.year // 10 * 10).astype("Int64")
     return df
+
+
+FIELDS = ["user_id", "item_id", "gender", "age_bucket", "occupation", "zip3",
+          "decade"]  # fmt: skip
 
 
 def main():
@@ -45,17 +60,20 @@ def main():
     parser.add_argument("--embedding-dim", type=int, default=16)
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--models", default="fm,ffm")
+    parser.add_argument("--models", default=",".join(MODELS))
+    parser.add_argument(
+        "--defaults",
+        action="store_true",
+        help="use each estimator's own defaults instead of the protocol's "
+        "(embedding 16, MLP (64, 32), Adam lr 1e-3, batch 256)",
+    )
     parser.add_argument("--repeat", type=int, default=1)
     args = parser.parse_args()
     torch.set_num_threads(2)
 
     ml = load_movielens_100k()
     df = reference_frame(ml)
-    encoder = FieldEncoder(
-        categorical=["user_id", "item_id", "gender", "age_bucket", "occupation"],
-        multi_valued=["genres"],
-    )
+    encoder = FieldEncoder(categorical=FIELDS, multi_valued=["genres"])
     train, test = ml.folds[0]
     X_train = encoder.fit_transform(df.iloc[train])
     X_test = encoder.transform(df.iloc[test])
@@ -67,12 +85,19 @@ def main():
         for key in args.models.split(","):
             for task in ("Regressor", "Classifier"):
                 cls = getattr(sklfi, MODELS[key] + task)
-                model = cls(
-                    embedding_dim=args.embedding_dim,
-                    batch_size=args.batch_size,
-                    max_epochs=args.epochs,
-                    random_state=0,
-                )
+                params = {"random_state": 0}
+                if not args.defaults:
+                    params.update(
+                        embedding_dim=args.embedding_dim,
+                        batch_size=args.batch_size,
+                        max_epochs=args.epochs,
+                        optimizer="adam",
+                        lr=1e-3,
+                        weight_decay=0.0,
+                    )
+                    if "hidden_layer_sizes" in cls().get_params():
+                        params["hidden_layer_sizes"] = (64, 32)
+                model = cls(**params)
                 target = y_train if task == "Regressor" else y_train >= 4
                 start = time.perf_counter()
                 model.fit(X_train, target)

@@ -73,12 +73,14 @@ def _silent(*args, **kwargs):
 
 
 @contextlib.contextmanager
-def _seeded(seed, device):
-    """Seed torch for one fit without changing the caller's global RNG state."""
+def _own_rng(device, seed=None):
+    """Run with torch's global RNG state restored afterwards, seeded if asked:
+    neither fit nor predict changes the caller's random numbers."""
     device = torch.device(device)
     devices = [device.index or 0] if device.type == "cuda" else []
     with torch.random.fork_rng(devices=devices):
-        torch.manual_seed(seed)
+        if seed is not None:
+            torch.manual_seed(seed)
         yield
 
 
@@ -91,7 +93,20 @@ class _BaseEstimator(BaseEstimator):
 
     # -- subclass API -------------------------------------------------------
     def _build_module(self, n_outputs: int) -> nn.Module:
+        """The model's torch module, from the fitted fields and hyperparameters."""
         raise NotImplementedError
+
+    def _prepare(self, X: sp.csr_matrix, reset: bool) -> sp.csr_matrix:
+        """Model-specific input transformation after validation (fitted when
+        ``reset``); the identity by default."""
+        return X
+
+    def _after_fit(self, X: sp.csr_matrix) -> None:
+        """Set model-specific fitted attributes from the training data."""
+
+    def _param_groups(self) -> list:
+        """skorch ``optimizer__param_groups``: (pattern, options) pairs."""
+        return []
 
     # -- validation ---------------------------------------------------------
     def _validate(self, X, y="no_validation", reset=True, **y_params):
@@ -118,6 +133,7 @@ class _BaseEstimator(BaseEstimator):
                 "X is a FieldMatrix whose fields differ from the fields seen in "
                 f"fit ({', '.join(self.field_names_)})."
             )
+        Xc = self._prepare(Xc, reset)
         return (Xc, y) if with_y else Xc
 
     def _set_fields(self, fm, X, columns):
@@ -198,13 +214,14 @@ class _BaseEstimator(BaseEstimator):
                     ),
                 )
             )
-        with _seeded(seed, device):
+        with _own_rng(device, seed):
             self.net_ = SparseNet(
                 module=self._build_module(n_outputs),
                 criterion=criterion(reduction="none"),
                 optimizer=self._optimizer(),
                 lr=self.lr,
                 optimizer__weight_decay=self.weight_decay,
+                optimizer__param_groups=self._param_groups(),
                 max_epochs=self.max_epochs,
                 batch_size=self._batch_size(X.shape[0]),
                 iterator_train__shuffle=True,
@@ -217,15 +234,31 @@ class _BaseEstimator(BaseEstimator):
             )
             dataset = CSRDataset(X, y, sample_weight)
             self.net_.fit(dataset, y if stratify else None)
-        self.n_iter_ = len(self.net_.history)
+            self.n_iter_ = len(self.net_.history)
+            self._after_fit(X)
         return self
 
     def _forward(self, X):
         """Raw model outputs (logits or scaled values), shape (n, K), numpy."""
         check_is_fitted(self, "net_")
         X = self._validate(X, reset=False)
-        out = self.net_.forward(CSRDataset(X), training=False)
+        n = X.shape[0]
+        # Every batch gets the same number of rows (empty rows pad the last):
+        # float32 matrix products differ in the last bits between batch
+        # sizes, and a row's prediction must not depend on its neighbours.
+        pad = -n % self.net_.batch_size
+        if pad:
+            empty = sp.csr_matrix((pad, X.shape[1]), dtype=X.dtype)
+            X = sp.vstack([X, empty], format="csr")
+        with _own_rng(self.net_.device):  # the DataLoader draws a seed
+            out = self.net_.forward(CSRDataset(X), training=False)[:n]
         return out.detach().numpy().astype(np.float64)
+
+    def _module_batches(self, X):
+        """Yield ``(idx, val)`` batch tensors of a validated CSR ``X`` on the
+        net's device, for inspecting the trained module."""
+        for batch, _ in self.net_.get_iterator(CSRDataset(X), training=False):
+            yield (batch["idx"].to(self.net_.device), batch["val"].to(self.net_.device))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -2,9 +2,12 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from sklfi import FFMClassifier, FFMRegressor, FMClassifier, FMRegressor
+import sklfi
 
-ESTIMATORS = [FMClassifier(), FMRegressor(), FFMClassifier(), FFMRegressor()]
+MODELS = ["FM", "FFM", "AFM", "WideDeep", "DeepFM", "NFM", "DLRM"]
+ESTIMATORS = [
+    getattr(sklfi, m + task)() for m in MODELS for task in ("Classifier", "Regressor")
+]
 
 # Minibatch SGD cannot make an integer sample weight equal to repeating the
 # row: repetition changes the batches, the number of steps per epoch and the

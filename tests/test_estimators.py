@@ -1,4 +1,4 @@
-"""FM and FFM estimators: learning, sklearn composition, persistence, errors."""
+"""All estimators: learning, sklearn composition, persistence, errors."""
 
 import pickle
 
@@ -13,12 +13,14 @@ from sklearn.metrics import r2_score, roc_auc_score
 from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import make_pipeline
 
+import sklfi
 from sklfi import FFMClassifier, FFMRegressor, FieldMatrix, FMClassifier, FMRegressor
 from sklfi.datasets import make_planted_interaction
 from sklfi.preprocessing import FieldEncoder
 
-CLASSIFIERS = [FMClassifier, FFMClassifier]
-REGRESSORS = [FMRegressor, FFMRegressor]
+MODELS = ["FM", "FFM", "AFM", "WideDeep", "DeepFM", "NFM", "DLRM"]
+CLASSIFIERS = [getattr(sklfi, m + "Classifier") for m in MODELS]
+REGRESSORS = [getattr(sklfi, m + "Regressor") for m in MODELS]
 ALL = CLASSIFIERS + REGRESSORS
 
 
@@ -39,7 +41,7 @@ def test_learns_planted_interaction_that_linear_model_misses(cls, planted):
     assert roc_auc_score(y_test, model.predict_proba(X_test)[:, 1]) >= 0.85
 
 
-@pytest.mark.parametrize("cls", CLASSIFIERS)
+@pytest.mark.parametrize("cls", [FMClassifier, FFMClassifier])
 def test_predicts_interaction_of_pairs_never_seen_together(cls):
     X, y = make_planted_interaction(n_samples=8000, random_state=1)
     unseen = X.publisher.isin(["pub0", "pub1", "pub2", "pub3"]) & X.advertiser.isin(
@@ -102,6 +104,7 @@ def test_same_seed_same_predictions_and_global_rng_untouched(cls, planted):
     X_train, y_train, X_test, _ = planted
     state = torch.get_rng_state()
     a = cls(max_epochs=2, random_state=7).fit(X_train, y_train)
+    a.predict(X_test)
     assert torch.equal(torch.get_rng_state(), state)
     b = clone(a).fit(X_train, y_train)
     c = clone(a).set_params(random_state=8).fit(X_train, y_train)

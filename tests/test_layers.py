@@ -8,7 +8,19 @@ import scipy.sparse as sp
 import torch
 
 from sklfi._data import pad_rows
-from sklfi.nn import FFM, FM, FieldEmbedding, bi_interaction
+from sklfi.nn import (
+    AFM,
+    DLRM,
+    FFM,
+    FM,
+    AttentionPooling,
+    DeepFM,
+    DenseFeatures,
+    FieldEmbedding,
+    bi_interaction,
+    pairwise_dots,
+    pairwise_products,
+)
 
 # 4 fields: categorical (5 columns), multi-valued (6), numeric (1), categorical (3)
 FIELDS = np.array([0] * 5 + [1] * 6 + [2] + [3] * 3)
@@ -118,3 +130,110 @@ def test_multi_output_shape_and_padding_invariance(model_cls):
     pad = torch.full((idx.shape[0], 3), X.shape[1])
     out_padded = model(torch.cat([idx, pad], 1), torch.cat([val.float(), pad * 0.0], 1))
     torch.testing.assert_close(out, out_padded)
+
+
+def naive_field_embeddings(X, V, r, n_fields=4):
+    e = np.zeros((n_fields, V.shape[1]))
+    for i, x in nonzeros(X, r):
+        e[FIELDS[i]] += x * V[i]
+    return e
+
+
+def test_pairwise_products_and_dots_list_every_field_pair_once():
+    e = torch.randn(2, 4, 3, dtype=torch.float64)
+    pairs = list(itertools.combinations(range(4), 2))
+    expected_products = torch.stack([e[:, i] * e[:, j] for i, j in pairs], 1)
+    expected_dots = torch.stack([(e[:, i] * e[:, j]).sum(-1) for i, j in pairs], 1)
+    torch.testing.assert_close(pairwise_products(e), expected_products)
+    torch.testing.assert_close(pairwise_dots(e), expected_dots)
+
+
+def test_attention_pooling_equals_naive_softmax_weighted_sum():
+    torch.manual_seed(0)
+    pool = AttentionPooling(embedding_dim=3, attention_dim=5).double()
+    pairs = torch.randn(2, 6, 3, dtype=torch.float64)
+    W = pool.hidden.weight.detach().numpy()
+    b = pool.hidden.bias.detach().numpy()
+    h = pool.score.weight.detach().numpy()[0]
+    out = pool(pairs).detach().numpy()
+    for r in range(2):
+        p = pairs[r].numpy()
+        scores = np.array([h @ np.maximum(W @ p_k + b, 0) for p_k in p])
+        a = np.exp(scores - scores.max())
+        a /= a.sum()
+        np.testing.assert_allclose(out[r], (a[:, None] * p).sum(0), atol=1e-12)
+
+
+def test_afm_equals_naive_formula():
+    X = random_rows(seed=5)
+    torch.manual_seed(0)
+    model = AFM(torch.from_numpy(FIELDS), 4, embedding_dim=3, attention_dim=4)
+    model = model.double().eval()
+    V = model.embedding.weight.weight.detach().numpy()
+    W = model.attention.hidden.weight.detach().numpy()
+    b = model.attention.hidden.bias.detach().numpy()
+    h = model.attention.score.weight.detach().numpy()[0]
+    p = model.projection.weight.detach().numpy()[0]
+    out = model(*batch(X)).detach().numpy()[:, 0]
+    for r in range(X.shape[0]):
+        e = naive_field_embeddings(X, V, r)
+        prods = [e[f] * e[g] for f, g in itertools.combinations(range(4), 2)]
+        scores = np.array([h @ np.maximum(W @ q + b, 0) for q in prods])
+        a = np.exp(scores) / np.exp(scores).sum()
+        expected = p @ sum(a_k * q for a_k, q in zip(a, prods))
+        assert out[r] == pytest.approx(expected, abs=1e-10)
+
+
+def test_deepfm_fm_part_equals_naive_fm():
+    X = random_rows(seed=6)
+    model = DeepFM(torch.from_numpy(FIELDS), 4, embedding_dim=3).double().eval()
+    last = model.deep[-1]
+    torch.nn.init.zeros_(last.weight)
+    torch.nn.init.zeros_(last.bias)  # the deep part now adds 0
+    V = model.embedding.weight.weight.detach().numpy()
+    out = model(*batch(X)).detach().numpy()[:, 0]
+    for r in range(X.shape[0]):
+        expected = sum(
+            V[i] @ V[j] * xi * xj
+            for (i, xi), (j, xj) in itertools.combinations(nonzeros(X, r), 2)
+        )
+        assert out[r] == pytest.approx(expected, abs=1e-10)
+
+
+def test_deepfm_deep_part_reads_the_field_embeddings():
+    X = random_rows(seed=7)
+    model = DeepFM(torch.from_numpy(FIELDS), 4, embedding_dim=3).double().eval()
+    idx, val = batch(X)
+    fm = model.linear(idx, val) + model.readout(
+        bi_interaction(model.embedding.entries(idx, val))
+    )
+    deep = model.deep(model.embedding(idx, val).flatten(1))
+    torch.testing.assert_close(model(idx, val), fm + deep)
+
+
+def test_dense_features_scatter_numeric_columns():
+    X = random_rows(seed=8)
+    dense = DenseFeatures(torch.tensor([11, 3]), X.shape[1]).double()
+    out = dense(*batch(X)).numpy()
+    np.testing.assert_allclose(out, X.toarray()[:, [11, 3]])
+
+
+def test_dlrm_dot_interaction_equals_naive_formula():
+    X = random_rows(seed=9)
+    torch.manual_seed(0)
+    model = DLRM(torch.from_numpy(FIELDS), 4, numeric_fields=[2], embedding_dim=3)
+    model = model.double().eval()
+    idx, val = batch(X)
+    V = model.embedding.weight.weight.detach().numpy()
+    z = model.bottom(torch.from_numpy(X.toarray()[:, [11]])).detach().numpy()
+    top_in = []
+    for r in range(X.shape[0]):
+        e = naive_field_embeddings(X, V, r)
+        vectors = [z[r], e[0], e[1], e[3]]  # bottom output first, then sparse
+        dots = [u @ w for u, w in itertools.combinations(vectors, 2)]
+        top_in.append(np.concatenate([z[r], dots]))
+    expected = model.top(torch.tensor(np.array(top_in))).detach()
+    torch.testing.assert_close(model(idx, val), expected)
+    # "cat" concatenates the same vectors instead
+    cat = DLRM(torch.from_numpy(FIELDS), 4, [2], 3, interaction="cat").double()
+    assert cat.top[0].in_features == 4 * 3

@@ -2,6 +2,8 @@
 
 from .layers import (
     MLP,
+    AttentionPooling,
+    DenseFeatures,
     FeatureEmbedding,
     FieldEmbedding,
     LinearTerm,
@@ -10,9 +12,16 @@ from .layers import (
     pairwise_dots,
     pairwise_products,
 )
-from .models import FFM, FM
+from .models import AFM, DLRM, FFM, FM, NFM, DeepFM, WideDeep
 
 __all__ = [
+    "AFM",
+    "AttentionPooling",
+    "DLRM",
+    "DeepFM",
+    "DenseFeatures",
+    "NFM",
+    "WideDeep",
     "FFM",
     "FM",
     "MLP",

@@ -14,6 +14,8 @@ import torch
 from torch import Tensor, nn
 
 __all__ = [
+    "AttentionPooling",
+    "DenseFeatures",
     "FeatureEmbedding",
     "FieldEmbedding",
     "LinearTerm",
@@ -152,6 +154,53 @@ class Readout(nn.Module):
         if self.weight is None:
             return h.sum(-1, keepdim=True)
         return h @ self.weight
+
+
+class AttentionPooling(nn.Module):
+    """Attention-weighted sum of pair vectors (Xiao et al., 2017).
+
+    ``a = softmax_P(h^T ReLU(W p + b))``, output ``sum_P a_p p``:
+    ``(B, P, D) -> (B, D)``; :meth:`weights` returns ``a`` ``(B, P)``.
+
+    Parameters
+    ----------
+    embedding_dim : int
+    attention_dim : int
+        Size of the attention network's hidden layer.
+    """
+
+    def __init__(self, embedding_dim: int, attention_dim: int):
+        super().__init__()
+        self.hidden = nn.Linear(embedding_dim, attention_dim)
+        self.score = nn.Linear(attention_dim, 1, bias=False)
+
+    def weights(self, pairs: Tensor) -> Tensor:
+        return torch.softmax(self.score(torch.relu(self.hidden(pairs))).squeeze(-1), 1)
+
+    def forward(self, pairs: Tensor) -> Tensor:
+        return (self.weights(pairs).unsqueeze(-1) * pairs).sum(1)
+
+
+class DenseFeatures(nn.Module):
+    """Values of the numeric columns as a dense ``(B, n_dense)`` tensor.
+
+    Parameters
+    ----------
+    dense_columns : LongTensor
+        Indices of the numeric columns.
+    n_features : int
+    """
+
+    def __init__(self, dense_columns: Tensor, n_features: int):
+        super().__init__()
+        self.n_dense = len(dense_columns)
+        slot = torch.full((n_features + 1,), self.n_dense, dtype=torch.long)
+        slot[dense_columns] = torch.arange(self.n_dense)
+        self.register_buffer("slot", slot)  # other columns -> extra slot, dropped
+
+    def forward(self, idx: Tensor, val: Tensor) -> Tensor:
+        out = val.new_zeros(idx.shape[0], self.n_dense + 1)
+        return out.scatter_add_(1, self.slot[idx], val)[:, : self.n_dense]
 
 
 class MLP(nn.Sequential):

@@ -6,17 +6,23 @@ knows about sklearn or skorch.
 
 from __future__ import annotations
 
+import torch
 from torch import Tensor, nn
 
 from .layers import (
+    MLP,
+    AttentionPooling,
+    DenseFeatures,
     FeatureEmbedding,
     FieldEmbedding,
     LinearTerm,
     Readout,
     bi_interaction,
+    pairwise_dots,
+    pairwise_products,
 )
 
-__all__ = ["FM", "FFM"]
+__all__ = ["AFM", "DLRM", "DeepFM", "FFM", "FM", "NFM", "WideDeep"]
 
 
 class FM(nn.Module):
@@ -88,3 +94,247 @@ class FFM(nn.Module):
         )
         self_pairs = w.gather(2, own).squeeze(2).square().sum(1)  # (B, D)
         return self.linear(idx, val) + self.readout(0.5 * (cross - self_pairs))
+
+
+class AFM(nn.Module):
+    """Attentional Factorization Machine (Xiao et al., 2017).
+
+    ``y = w0 + sum_i w_i x_i + p^T sum_{f<g} a_fg (e_f * e_g)``: the
+    element-wise products of the ``P`` pairs of field embeddings, pooled with
+    weights ``a`` from :class:`AttentionPooling`, projected by ``p``. Dropout
+    acts on the pair products.
+
+    Parameters
+    ----------
+    field_index : LongTensor of shape (n_features,)
+    n_fields : int
+    embedding_dim, attention_dim : int
+    dropout : float
+    n_outputs : int
+    """
+
+    def __init__(
+        self,
+        field_index: Tensor,
+        n_fields: int,
+        embedding_dim: int = 8,
+        attention_dim: int = 8,
+        dropout: float = 0.0,
+        n_outputs: int = 1,
+    ):
+        super().__init__()
+        self.linear = LinearTerm(len(field_index), n_outputs)
+        self.embedding = FieldEmbedding(field_index, embedding_dim, n_fields)
+        self.dropout = nn.Dropout(dropout)
+        self.attention = AttentionPooling(embedding_dim, attention_dim)
+        self.projection = nn.Linear(embedding_dim, n_outputs, bias=False)
+
+    def pair_weights(self, idx: Tensor, val: Tensor) -> Tensor:
+        """Attention weight of every field pair, ``(B, P)``."""
+        return self.attention.weights(pairwise_products(self.embedding(idx, val)))
+
+    def forward(self, idx: Tensor, val: Tensor) -> Tensor:
+        pairs = self.dropout(pairwise_products(self.embedding(idx, val)))
+        return self.linear(idx, val) + self.projection(self.attention(pairs))
+
+
+class WideDeep(nn.Module):
+    """Wide & Deep (Cheng et al., 2016).
+
+    The log-odds of a wide linear model over every column (cross-product
+    columns included) plus those of an MLP over the concatenated embeddings
+    of the ``deep_fields``.
+
+    Parameters
+    ----------
+    field_index : LongTensor of shape (n_features,)
+    n_fields : int
+    deep_fields : sequence of int
+        Fields embedded for the deep part (cross-product fields stay wide).
+    embedding_dim : int
+    hidden_layer_sizes : sequence of int
+    dropout : float
+    batch_norm : bool
+    n_outputs : int
+    """
+
+    def __init__(
+        self,
+        field_index: Tensor,
+        n_fields: int,
+        deep_fields,
+        embedding_dim: int = 8,
+        hidden_layer_sizes=(64, 32),
+        dropout: float = 0.0,
+        batch_norm: bool = False,
+        n_outputs: int = 1,
+    ):
+        super().__init__()
+        self.wide = LinearTerm(len(field_index), n_outputs)
+        self.embedding = FieldEmbedding(field_index, embedding_dim, n_fields)
+        self.register_buffer("deep_fields", torch.as_tensor(deep_fields).long())
+        self.deep = MLP(
+            len(deep_fields) * embedding_dim,
+            hidden_layer_sizes,
+            dropout,
+            batch_norm,
+            n_outputs,
+        )
+
+    def forward(self, idx: Tensor, val: Tensor) -> Tensor:
+        e = self.embedding(idx, val)[:, self.deep_fields]
+        return self.wide(idx, val) + self.deep(e.flatten(1))
+
+
+class DeepFM(nn.Module):
+    """DeepFM (Guo et al., 2017): an FM and an MLP sharing one embedding.
+
+    The FM part is :class:`FM` over every non-zero feature; the deep part is an
+    MLP over the concatenated field embeddings ``e_f = sum_{i in f} x_i v_i``.
+
+    Parameters
+    ----------
+    field_index : LongTensor of shape (n_features,)
+    n_fields : int
+    embedding_dim : int
+    hidden_layer_sizes : sequence of int
+    dropout : float
+    batch_norm : bool
+    n_outputs : int
+    """
+
+    def __init__(
+        self,
+        field_index: Tensor,
+        n_fields: int,
+        embedding_dim: int = 8,
+        hidden_layer_sizes=(64, 32),
+        dropout: float = 0.0,
+        batch_norm: bool = False,
+        n_outputs: int = 1,
+    ):
+        super().__init__()
+        self.linear = LinearTerm(len(field_index), n_outputs)
+        self.embedding = FieldEmbedding(field_index, embedding_dim, n_fields)
+        self.readout = Readout(embedding_dim, n_outputs)
+        self.deep = MLP(
+            n_fields * embedding_dim, hidden_layer_sizes, dropout, batch_norm, n_outputs
+        )
+
+    def forward(self, idx: Tensor, val: Tensor) -> Tensor:
+        v = self.embedding.entries(idx, val)  # (B, L, D)
+        fm = self.linear(idx, val) + self.readout(bi_interaction(v))
+        return fm + self.deep(self.embedding.pool(v, idx).flatten(1))
+
+
+class NFM(nn.Module):
+    """Neural Factorization Machine (He & Chua, 2017).
+
+    ``y = w0 + sum_i w_i x_i + MLP(BiInteraction(x))``, the Bi-Interaction
+    vector ``sum_{i<j} x_i v_i * x_j v_j`` (:func:`bi_interaction`) going
+    through optional batch norm and dropout, then the MLP.
+
+    Parameters
+    ----------
+    n_features : int
+    embedding_dim : int
+    hidden_layer_sizes : sequence of int
+    dropout : float
+    batch_norm : bool
+    n_outputs : int
+    """
+
+    def __init__(
+        self,
+        n_features: int,
+        embedding_dim: int = 8,
+        hidden_layer_sizes=(64,),
+        dropout: float = 0.0,
+        batch_norm: bool = False,
+        n_outputs: int = 1,
+    ):
+        super().__init__()
+        self.linear = LinearTerm(n_features, n_outputs)
+        self.embedding = FeatureEmbedding(n_features, embedding_dim)
+        self.pooling_norm = nn.BatchNorm1d(embedding_dim) if batch_norm else None
+        self.dropout = nn.Dropout(dropout)
+        self.mlp = MLP(
+            embedding_dim, hidden_layer_sizes, dropout, batch_norm, n_outputs
+        )
+
+    def forward(self, idx: Tensor, val: Tensor) -> Tensor:
+        h = bi_interaction(self.embedding(idx, val))
+        if self.pooling_norm is not None:
+            h = self.pooling_norm(h)
+        return self.linear(idx, val) + self.mlp(self.dropout(h))
+
+
+class DLRM(nn.Module):
+    """Deep Learning Recommendation Model (Naumov et al., 2019).
+
+    Numeric columns go through a bottom MLP to a vector of size ``D``; the
+    other fields are embedded. ``interaction="dot"`` takes the dot products
+    of all pairs among these vectors and concatenates them with the bottom
+    output; ``"cat"`` concatenates the vectors. A top MLP maps the result to
+    the outputs.
+
+    Parameters
+    ----------
+    field_index : LongTensor of shape (n_features,)
+    n_fields : int
+    numeric_fields : sequence of int
+        Fields whose columns are dense inputs of the bottom MLP.
+    embedding_dim : int
+    bottom_layer_sizes, hidden_layer_sizes : sequence of int
+        Hidden layers of the bottom MLP (which ends in ``D`` units) and of the
+        top MLP.
+    interaction : {"dot", "cat"}
+    dropout : float
+    batch_norm : bool
+    n_outputs : int
+    """
+
+    def __init__(
+        self,
+        field_index: Tensor,
+        n_fields: int,
+        numeric_fields=(),
+        embedding_dim: int = 8,
+        bottom_layer_sizes=(64,),
+        hidden_layer_sizes=(64, 32),
+        interaction: str = "dot",
+        dropout: float = 0.0,
+        batch_norm: bool = False,
+        n_outputs: int = 1,
+    ):
+        super().__init__()
+        numeric = torch.zeros(n_fields, dtype=torch.bool)
+        numeric[list(numeric_fields)] = True
+        self.embedding = FieldEmbedding(field_index, embedding_dim, n_fields)
+        self.register_buffer("sparse_fields", torch.nonzero(~numeric).flatten())
+        dense_columns = torch.nonzero(numeric[field_index.long()]).flatten()
+        self.dense = DenseFeatures(dense_columns, len(field_index))
+        self.bottom = None
+        if len(dense_columns):
+            sizes = (*bottom_layer_sizes, embedding_dim)
+            self.bottom = MLP(len(dense_columns), sizes, 0.0, batch_norm)
+        self.interaction = interaction
+        n_vectors = len(self.sparse_fields) + (self.bottom is not None)
+        if interaction == "dot":
+            top_in = n_vectors * (n_vectors - 1) // 2
+            top_in += embedding_dim if self.bottom is not None else 0
+        else:
+            top_in = n_vectors * embedding_dim
+        self.top = MLP(top_in, hidden_layer_sizes, dropout, batch_norm, n_outputs)
+
+    def forward(self, idx: Tensor, val: Tensor) -> Tensor:
+        vectors = self.embedding(idx, val)[:, self.sparse_fields]  # (B, F_s, D)
+        if self.bottom is not None:
+            z = self.bottom(self.dense(idx, val))  # (B, D)
+            vectors = torch.cat([z.unsqueeze(1), vectors], 1)
+        if self.interaction == "cat":
+            return self.top(vectors.flatten(1))
+        dots = pairwise_dots(vectors)
+        if self.bottom is not None:
+            dots = torch.cat([z, dots], 1)
+        return self.top(dots)

@@ -1,5 +1,6 @@
 """Transformers that build field-aware matrices from pandas DataFrames."""
 
+from ._crosses import FieldCrosser
 from ._encoder import FieldEncoder
 
-__all__ = ["FieldEncoder"]
+__all__ = ["FieldCrosser", "FieldEncoder"]

@@ -1,0 +1,130 @@
+"""Attentional Factorization Machine estimators."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import torch
+
+from .._base import (
+    FIClassifierMixin,
+    FIRegressorMixin,
+    _BaseEstimator,
+    estimator_doc,
+    store_params,
+)
+from ..nn import AFM
+
+__all__ = ["AFMClassifier", "AFMRegressor"]
+
+
+class _AFM(_BaseEstimator):
+    """Attentional Factorization Machine {kind} (Xiao et al., 2017).
+
+    FM weighs every interaction alike; AFM learns how much each pair of
+    fields matters. The element-wise products of the pairs of field
+    embeddings ``e_f * e_g`` are pooled with weights from a one-layer
+    attention network, then projected to the output:
+
+    .. math::
+
+        \\hat y(x) = w_0 + \\sum_i w_i x_i
+                  + p^T \\sum_{f<g} a_{fg} (e_f \\odot e_g), \\quad
+        a_{fg} = \\mathrm{softmax}_{fg}\\, h^T \\mathrm{ReLU}(W (e_f \\odot e_g) + b)
+
+    After ``fit``, ``field_pair_importances_`` tells which interactions the
+    model relies on. Cost ``O(F^2 (k + t))`` per row for attention size ``t``;
+    parameters ``n (k + 1) + t (k + 2) + k``.
+
+    Parameters
+    ----------
+    embedding_dim : int, default=8
+        Dimension ``k`` of the field embeddings.
+    attention_dim : int, default=8
+        Hidden size ``t`` of the attention network.
+    dropout : float, default=0.2
+        Dropout rate on the pair products during training.
+    attention_weight_decay : float, default=1e-4
+        L2 penalty on the attention network's weights.
+    {shared_params}
+
+    Attributes
+    ----------
+    field_pair_importances_ : pandas.Series
+        Mean attention weight of each pair of fields over the training rows,
+        indexed by (field, field) name pairs, sorted in descending order.
+    {kind_attrs}{shared_attrs}
+
+    References
+    ----------
+    J. Xiao, H. Ye, X. He, H. Zhang, F. Wu and T.-S. Chua, "Attentional
+    Factorization Machines: Learning the Weight of Feature Interactions via
+    Attention Networks", IJCAI 2017.
+
+    Examples
+    --------
+    {example}
+    """
+
+    def __init__(
+        self,
+        embedding_dim=8,
+        attention_dim=8,
+        dropout=0.2,
+        attention_weight_decay=1e-4,
+        *,
+        fields=None,
+        lr=0.01,
+        weight_decay=0.1,
+        optimizer="adamw",
+        max_epochs=10,
+        batch_size="auto",
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=3,
+        callbacks=None,
+        random_state=None,
+        device="cpu",
+        verbose=0,
+    ):
+        store_params(self, locals())
+
+    def _build_module(self, n_outputs):
+        return AFM(
+            torch.from_numpy(self.fields_),
+            len(self.field_names_),
+            self.embedding_dim,
+            self.attention_dim,
+            self.dropout,
+            n_outputs,
+        )
+
+    def _param_groups(self):
+        return [("attention.*", {"weight_decay": self.attention_weight_decay})]
+
+    def _after_fit(self, X):
+        module = self.net_.module_
+        module.eval()
+        total = 0.0
+        with torch.no_grad():
+            for idx, val in self._module_batches(X):
+                total = total + module.pair_weights(idx, val).sum(0).cpu()
+        names = self.field_names_
+        i, j = np.triu_indices(len(names), k=1)
+        pairs = pd.MultiIndex.from_arrays(
+            [np.asarray(names, dtype=object)[i], np.asarray(names, dtype=object)[j]],
+            names=["field", "other_field"],
+        )
+        mean = np.asarray(total, dtype=np.float64).reshape(-1) / max(X.shape[0], 1)
+        importances = pd.Series(mean if len(i) else [], index=pairs, dtype=float)
+        self.field_pair_importances_ = importances.sort_values(ascending=False)
+
+
+@estimator_doc
+class AFMClassifier(FIClassifierMixin, _AFM):
+    pass
+
+
+@estimator_doc
+class AFMRegressor(FIRegressorMixin, _AFM):
+    pass
