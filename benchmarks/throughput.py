@@ -17,7 +17,7 @@ import time
 import numpy as np
 import pandas as pd
 import torch
-from sklearn.metrics import roc_auc_score, root_mean_squared_error
+from sklearn.metrics import log_loss, roc_auc_score, root_mean_squared_error
 
 import sklfi
 from sklfi.datasets import load_movielens_100k
@@ -109,6 +109,7 @@ def main():
                 else:
                     proba = model.predict_proba(X_test)[:, 1]
                     metric, name = roc_auc_score(y_test >= 4, proba), "AUC"
+                    name = f"logloss {log_loss(y_test >= 4, proba):.4f} AUC"
                 pred_s = time.perf_counter() - start
                 print(
                     f"{cls.__name__:16s} {len(train) * model.n_iter_ / fit_s:11,.0f} "

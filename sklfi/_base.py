@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import inspect
-from collections.abc import Mapping
 
 import numpy as np
 import scipy.sparse as sp
@@ -42,7 +41,7 @@ OPTIMIZERS = {
 
 
 class SparseNet(NeuralNet):
-    """skorch net whose batches are ``{"idx", "val"[, "sample_weight"]}`` dicts.
+    """skorch net whose batches are :class:`~sklfi.nn.SparseBatch` objects.
 
     Any CSR matrix passed to ``fit``/``forward`` is wrapped in a
     :class:`~sklfi._data.CSRDataset`; the loss is the sample-weighted mean of
@@ -55,14 +54,13 @@ class SparseNet(NeuralNet):
         return CSRDataset(sp.csr_matrix(X, dtype=np.float32), y)
 
     def infer(self, x, **fit_params):
-        x = to_tensor(x, device=self.device)
-        return self.module_(x["idx"], x["val"])
+        return self.module_(x.to(self.device))
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         loss = self.criterion_(y_pred, to_tensor(y_true, device=self.device))
         if loss.dim() > 1:
             loss = loss.mean(1)
-        weight = X.get("sample_weight") if isinstance(X, Mapping) else None
+        weight = getattr(X, "sample_weight", None)
         if weight is not None:
             loss = loss * weight.to(loss.device)
         return loss.mean()
@@ -255,10 +253,10 @@ class _BaseEstimator(BaseEstimator):
         return out.detach().numpy().astype(np.float64)
 
     def _module_batches(self, X):
-        """Yield ``(idx, val)`` batch tensors of a validated CSR ``X`` on the
-        net's device, for inspecting the trained module."""
+        """Yield the batches of a validated CSR ``X`` on the net's device, for
+        inspecting the trained module."""
         for batch, _ in self.net_.get_iterator(CSRDataset(X), training=False):
-            yield (batch["idx"].to(self.net_.device), batch["val"].to(self.net_.device))
+            yield batch.to(self.net_.device)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -1,14 +1,9 @@
-"""CSR rows -> padded batch tensors, the one data path of every estimator.
+"""CSR rows -> batch tensors, the one data path of every estimator.
 
-A batch of ``B`` rows becomes two tensors of shape ``(B, L)``, ``L`` being the
-largest number of non-zeros of a row in the batch:
-
-* ``idx``: the column index of every non-zero, padded with ``n_features`` (the
-  padding row of every embedding table, which stays zero);
-* ``val``: its value, padded with 0.
-
-Built with numpy on the CSR index arrays (no loop over rows, nothing
-densified), one slice of the CSR matrix per batch.
+A batch of ``B`` rows is the CSR slice of those rows, as a
+:class:`~sklfi.nn.SparseBatch`: the column index, value and batch row of
+every non-zero (``N`` of them). It is gathered with numpy from the CSR index
+arrays: no loop over rows, nothing densified, no padding.
 """
 
 from __future__ import annotations
@@ -18,21 +13,25 @@ import scipy.sparse as sp
 import torch
 from torch.utils.data import Dataset
 
-__all__ = ["CSRDataset", "pad_rows", "passthrough"]
+from .nn import SparseBatch
+
+__all__ = ["CSRDataset", "sparse_batch", "passthrough"]
 
 
-def pad_rows(X: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
-    """Padded ``(idx, val)`` arrays of shape ``(n_rows, L)`` of a CSR matrix."""
-    n_rows, n_features = X.shape
-    counts = np.diff(X.indptr)
-    width = max(int(counts.max()) if n_rows else 0, 1)
-    idx = np.full((n_rows, width), n_features, dtype=np.int64)
-    val = np.zeros((n_rows, width), dtype=np.float32)
-    rows = np.repeat(np.arange(n_rows), counts)
-    pos = np.arange(X.nnz) - np.repeat(X.indptr[:-1], counts)
-    idx[rows, pos] = X.indices
-    val[rows, pos] = X.data
-    return idx, val
+def sparse_batch(X: sp.csr_matrix, rows: np.ndarray) -> SparseBatch:
+    """The non-zeros of ``X[rows]`` as a :class:`~sklfi.nn.SparseBatch`."""
+    starts = X.indptr[rows]
+    counts = X.indptr[rows + 1] - starts
+    ends = np.cumsum(counts)
+    take = np.arange(ends[-1] if len(rows) else 0) + np.repeat(
+        starts - ends + counts, counts
+    )
+    return SparseBatch(
+        idx=torch.from_numpy(X.indices[take].astype(np.int64)),
+        val=torch.from_numpy(X.data[take]),
+        row=torch.from_numpy(np.repeat(np.arange(len(rows)), counts)),
+        n_rows=len(rows),
+    )
 
 
 def passthrough(batch):
@@ -50,7 +49,7 @@ class CSRDataset(Dataset):
     ----------
     X : scipy.sparse.csr_matrix of shape (n_samples, n_features)
         Canonical CSR (sorted, no duplicates), float32 values.
-    y : ndarray of shape (n_samples,) or None
+    y : ndarray of shape (n_samples,) or (n_samples, 1), or None
     sample_weight : ndarray of shape (n_samples,) or None
     """
 
@@ -68,13 +67,10 @@ class CSRDataset(Dataset):
 
     def __getitems__(self, rows):
         rows = np.asarray(rows, dtype=np.int64)
-        idx, val = pad_rows(self.X[rows])
-        Xb = {"idx": torch.from_numpy(idx), "val": torch.from_numpy(val)}
+        batch = sparse_batch(self.X, rows)
         if self.sample_weight is not None:
-            Xb["sample_weight"] = self.sample_weight[rows]
-        yb = None if self.y is None else self.y[rows]
-        return Xb, yb
+            batch.sample_weight = self.sample_weight[rows]
+        return batch, (None if self.y is None else self.y[rows])
 
     def __getitem__(self, i):
-        Xb, yb = self.__getitems__([i])
-        return {k: v[0] for k, v in Xb.items()}, (None if yb is None else yb[0])
+        return self.__getitems__([i])

@@ -7,7 +7,7 @@ import pytest
 import scipy.sparse as sp
 import torch
 
-from sklfi._data import pad_rows
+from sklfi._data import sparse_batch
 from sklfi.nn import (
     AFM,
     DLRM,
@@ -41,9 +41,10 @@ def random_rows(n_rows=7, seed=0):
     return sp.csr_matrix(dense.astype(np.float32).astype(np.float64))
 
 
-def batch(X):
-    idx, val = pad_rows(X)
-    return torch.from_numpy(idx), torch.from_numpy(val).double()
+def batch(X, dtype=torch.float64):
+    x = sparse_batch(X.astype(np.float32), np.arange(X.shape[0]))
+    x.val = x.val.to(dtype)
+    return x
 
 
 def nonzeros(X, r):
@@ -51,22 +52,23 @@ def nonzeros(X, r):
     return list(zip(row.indices.tolist(), row.data.tolist()))
 
 
-def test_pad_rows_layout():
+def test_sparse_batch_is_the_csr_slice_of_the_rows():
     X = sp.csr_matrix(np.array([[0, 2.0, 0, 3.0], [0, 0, 0, 0], [1.0, 0, 0, 0]]))
-    idx, val = pad_rows(X)
-    assert idx.tolist() == [[1, 3], [4, 4], [0, 4]]  # 4 = padding
-    assert val.tolist() == [[2.0, 3.0], [0.0, 0.0], [1.0, 0.0]]
+    x = sparse_batch(X, np.array([2, 1, 0]))
+    assert x.idx.tolist() == [0, 1, 3]
+    assert x.val.tolist() == [1.0, 2.0, 3.0]
+    assert x.row.tolist() == [0, 2, 2]  # the empty row 1 has no entry
+    assert len(x) == x.n_rows == 3
 
 
 def test_fm_equals_naive_pairwise_sum():
     X = random_rows()
     model = FM(X.shape[1], embedding_dim=5).double()
     torch.nn.init.normal_(model.linear.weight.weight)
-    model.linear.weight.weight.data[-1] = 0  # padding row stays zero
     model.linear.bias.data.fill_(0.3)
     w = model.linear.weight.weight.detach().numpy()[:, 0]
     V = model.embedding.weight.weight.detach().numpy()
-    out = model(*batch(X)).detach().numpy()[:, 0]
+    out = model(batch(X)).detach().numpy()[:, 0]
     for r in range(X.shape[0]):
         nz = nonzeros(X, r)
         expected = 0.3 + sum(w[i] * x for i, x in nz)
@@ -80,7 +82,7 @@ def test_ffm_equals_naive_pairwise_sum():
     n_fields = FIELDS.max() + 1
     model = FFM(torch.from_numpy(FIELDS), n_fields, embedding_dim=3).double()
     W = model.embedding.weight.weight.detach().numpy().reshape(-1, n_fields, 3)
-    out = model(*batch(X)).detach().numpy()[:, 0]
+    out = model(batch(X)).detach().numpy()[:, 0]
     for r in range(X.shape[0]):
         nz = nonzeros(X, r)
         expected = 0.0  # linear weights start at zero
@@ -92,9 +94,8 @@ def test_ffm_equals_naive_pairwise_sum():
 def test_ffm_float32_matches_float64():
     X = random_rows(seed=2)
     model = FFM(torch.from_numpy(FIELDS), 4, embedding_dim=4)
-    idx, val = batch(X)
-    out32 = model(idx, val.float()).detach().double()
-    out64 = model.double()(idx, val).detach()
+    out32 = model(batch(X, torch.float32)).detach().double()
+    out64 = model.double()(batch(X)).detach()
     torch.testing.assert_close(out32, out64, atol=1e-5, rtol=1e-5)
 
 
@@ -102,7 +103,7 @@ def test_field_embedding_sums_value_scaled_vectors_per_field():
     X = random_rows(seed=3)
     emb = FieldEmbedding(torch.from_numpy(FIELDS), 4, n_fields=4).double()
     V = emb.weight.weight.detach().numpy()
-    out = emb(*batch(X)).detach().numpy()
+    out = emb(batch(X)).detach().numpy()
     for r in range(X.shape[0]):
         expected = np.zeros((4, 4))
         for i, x in nonzeros(X, r):
@@ -110,26 +111,33 @@ def test_field_embedding_sums_value_scaled_vectors_per_field():
         np.testing.assert_allclose(out[r], expected, atol=1e-12)
 
 
-def test_bi_interaction_is_sum_of_pairwise_products():
-    v = torch.randn(3, 5, 4, dtype=torch.float64)
-    expected = sum(v[:, i] * v[:, j] for i, j in itertools.combinations(range(5), 2))
-    torch.testing.assert_close(bi_interaction(v), expected)
+def test_bi_interaction_is_sum_of_pairwise_products_per_row():
+    X = random_rows(seed=3)
+    x = batch(X)
+    v = torch.randn(len(x.idx), 4, dtype=torch.float64)
+    out = bi_interaction(v, x)
+    for r in range(X.shape[0]):
+        mine = v[x.row == r]
+        expected = sum(
+            (mine[i] * mine[j] for i, j in itertools.combinations(range(len(mine)), 2)),
+            torch.zeros(4, dtype=torch.float64),
+        )
+        torch.testing.assert_close(out[r], expected)
 
 
 @pytest.mark.parametrize("model_cls", [FM, FFM])
-def test_multi_output_shape_and_padding_invariance(model_cls):
-    X = random_rows(seed=4)
+def test_multi_output_shape_and_empty_rows(model_cls):
+    X = sp.vstack([random_rows(seed=4), sp.csr_matrix((2, len(FIELDS)))]).tocsr()
     if model_cls is FM:
         model = model_cls(X.shape[1], 4, n_outputs=3)
     else:
         model = model_cls(torch.from_numpy(FIELDS), 4, 4, n_outputs=3)
-    idx, val = batch(X)
-    out = model(idx, val.float())
+    torch.nn.init.normal_(model.linear.bias)
+    out = model(batch(X, torch.float32))
     assert out.shape == (X.shape[0], 3)
-    # extra padding columns change nothing
-    pad = torch.full((idx.shape[0], 3), X.shape[1])
-    out_padded = model(torch.cat([idx, pad], 1), torch.cat([val.float(), pad * 0.0], 1))
-    torch.testing.assert_close(out, out_padded)
+    # a row without non-zeros predicts the bias
+    torch.testing.assert_close(out[-1], model.linear.bias)
+    torch.testing.assert_close(out[-2], model.linear.bias)
 
 
 def naive_field_embeddings(X, V, r, n_fields=4):
@@ -174,7 +182,7 @@ def test_afm_equals_naive_formula():
     b = model.attention.hidden.bias.detach().numpy()
     h = model.attention.score.weight.detach().numpy()[0]
     p = model.projection.weight.detach().numpy()[0]
-    out = model(*batch(X)).detach().numpy()[:, 0]
+    out = model(batch(X)).detach().numpy()[:, 0]
     for r in range(X.shape[0]):
         e = naive_field_embeddings(X, V, r)
         prods = [e[f] * e[g] for f, g in itertools.combinations(range(4), 2)]
@@ -191,7 +199,7 @@ def test_deepfm_fm_part_equals_naive_fm():
     torch.nn.init.zeros_(last.weight)
     torch.nn.init.zeros_(last.bias)  # the deep part now adds 0
     V = model.embedding.weight.weight.detach().numpy()
-    out = model(*batch(X)).detach().numpy()[:, 0]
+    out = model(batch(X)).detach().numpy()[:, 0]
     for r in range(X.shape[0]):
         expected = sum(
             V[i] @ V[j] * xi * xj
@@ -203,18 +211,16 @@ def test_deepfm_fm_part_equals_naive_fm():
 def test_deepfm_deep_part_reads_the_field_embeddings():
     X = random_rows(seed=7)
     model = DeepFM(torch.from_numpy(FIELDS), 4, embedding_dim=3).double().eval()
-    idx, val = batch(X)
-    fm = model.linear(idx, val) + model.readout(
-        bi_interaction(model.embedding.entries(idx, val))
-    )
-    deep = model.deep(model.embedding(idx, val).flatten(1))
-    torch.testing.assert_close(model(idx, val), fm + deep)
+    x = batch(X)
+    fm = model.linear(x) + model.readout(bi_interaction(model.embedding.entries(x), x))
+    deep = model.deep(model.embedding(x).flatten(1))
+    torch.testing.assert_close(model(x), fm + deep)
 
 
 def test_dense_features_scatter_numeric_columns():
     X = random_rows(seed=8)
     dense = DenseFeatures(torch.tensor([11, 3]), X.shape[1]).double()
-    out = dense(*batch(X)).numpy()
+    out = dense(batch(X)).numpy()
     np.testing.assert_allclose(out, X.toarray()[:, [11, 3]])
 
 
@@ -223,7 +229,7 @@ def test_dlrm_dot_interaction_equals_naive_formula():
     torch.manual_seed(0)
     model = DLRM(torch.from_numpy(FIELDS), 4, numeric_fields=[2], embedding_dim=3)
     model = model.double().eval()
-    idx, val = batch(X)
+    x = batch(X)
     V = model.embedding.weight.weight.detach().numpy()
     z = model.bottom(torch.from_numpy(X.toarray()[:, [11]])).detach().numpy()
     top_in = []
@@ -233,7 +239,7 @@ def test_dlrm_dot_interaction_equals_naive_formula():
         dots = [u @ w for u, w in itertools.combinations(vectors, 2)]
         top_in.append(np.concatenate([z[r], dots]))
     expected = model.top(torch.tensor(np.array(top_in))).detach()
-    torch.testing.assert_close(model(idx, val), expected)
+    torch.testing.assert_close(model(x), expected)
     # "cat" concatenates the same vectors instead
     cat = DLRM(torch.from_numpy(FIELDS), 4, [2], 3, interaction="cat").double()
     assert cat.top[0].in_features == 4 * 3

@@ -107,8 +107,8 @@ class _AFM(_BaseEstimator):
         module.eval()
         total = 0.0
         with torch.no_grad():
-            for idx, val in self._module_batches(X):
-                total = total + module.pair_weights(idx, val).sum(0).cpu()
+            for batch in self._module_batches(X):
+                total = total + module.pair_weights(batch).sum(0).cpu()
         names = self.field_names_
         i, j = np.triu_indices(len(names), k=1)
         pairs = pd.MultiIndex.from_arrays(

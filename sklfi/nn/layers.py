@@ -1,14 +1,16 @@
 """Torch building blocks shared by the models.
 
-Shapes: ``B`` batch, ``L`` non-zeros per row (padded), ``F`` fields, ``D``
-embedding dimension, ``P = F (F - 1) / 2`` field pairs, ``K`` outputs.
+Shapes: ``B`` rows in the batch, ``N`` non-zeros in the batch, ``F`` fields,
+``D`` embedding dimension, ``P = F (F - 1) / 2`` field pairs, ``K`` outputs.
 
-Every block reads a batch as ``(idx, val)``: padded column indices and values
-of shape ``(B, L)``, where index ``n_features`` is padding (its embedding row is
-zero and its value 0).
+Every model reads a batch as a :class:`SparseBatch`: the non-zeros of ``B``
+rows of a sparse matrix in CSR order, so that work is proportional to the
+number of non-zeros, however unequal the rows.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
@@ -21,28 +23,71 @@ __all__ = [
     "LinearTerm",
     "MLP",
     "Readout",
+    "SparseBatch",
     "bi_interaction",
     "pair_indices",
-    "pairwise_products",
     "pairwise_dots",
+    "pairwise_products",
+    "row_sum",
 ]
 
 
+@dataclass
+class SparseBatch:
+    """The non-zeros of ``B`` rows of a sparse matrix.
+
+    Attributes
+    ----------
+    idx : LongTensor of shape (N,)
+        Column of every non-zero.
+    val : FloatTensor of shape (N,)
+        Its value.
+    row : LongTensor of shape (N,)
+        Its row in the batch, ``0..B-1``.
+    n_rows : int
+        ``B``; rows may have no non-zero at all.
+    sample_weight : FloatTensor of shape (B,) or None
+        Weights of the rows in the loss (used by the training loop only).
+    """
+
+    idx: Tensor
+    val: Tensor
+    row: Tensor
+    n_rows: int
+    sample_weight: Tensor | None = None
+
+    def __len__(self) -> int:
+        return self.n_rows
+
+    def to(self, device) -> SparseBatch:
+        move = None if self.sample_weight is None else self.sample_weight.to(device)
+        return SparseBatch(
+            self.idx.to(device), self.val.to(device), self.row.to(device),
+            self.n_rows, move,
+        )  # fmt: skip
+
+
+def row_sum(v: Tensor, x: SparseBatch) -> Tensor:
+    """Sum the entry values ``v`` (N, ...) of each row: ``(B, ...)``."""
+    out = v.new_zeros(x.n_rows, *v.shape[1:])
+    return out.index_add_(0, x.row, v)
+
+
 class LinearTerm(nn.Module):
-    """First-order term ``b + sum_i w_i x_i``: ``(B, L) -> (B, K)``."""
+    """First-order term ``b + sum_i w_i x_i``: ``(B, K)``."""
 
     def __init__(self, n_features: int, n_outputs: int = 1):
         super().__init__()
-        self.weight = nn.Embedding(n_features + 1, n_outputs, padding_idx=n_features)
+        self.weight = nn.Embedding(n_features, n_outputs)
         nn.init.zeros_(self.weight.weight)
         self.bias = nn.Parameter(torch.zeros(n_outputs))
 
-    def forward(self, idx: Tensor, val: Tensor) -> Tensor:
-        return (self.weight(idx) * val.unsqueeze(-1)).sum(1) + self.bias
+    def forward(self, x: SparseBatch) -> Tensor:
+        return row_sum(self.weight(x.idx) * x.val.unsqueeze(-1), x) + self.bias
 
 
 class FeatureEmbedding(nn.Module):
-    """Value-scaled embedding of every non-zero ``x_i v_i``: ``(B, L) -> (B, L, D)``.
+    """Value-scaled embedding ``x_i v_i`` of every non-zero: ``(N, D)``.
 
     Parameters
     ----------
@@ -54,21 +99,17 @@ class FeatureEmbedding(nn.Module):
 
     def __init__(self, n_features: int, embedding_dim: int, init_std: float = 0.01):
         super().__init__()
-        self.weight = nn.Embedding(
-            n_features + 1, embedding_dim, padding_idx=n_features
-        )
+        self.weight = nn.Embedding(n_features, embedding_dim)
         nn.init.normal_(self.weight.weight, std=init_std)
-        with torch.no_grad():
-            self.weight.weight[n_features].zero_()
 
-    def entries(self, idx: Tensor, val: Tensor) -> Tensor:
-        return self.weight(idx) * val.unsqueeze(-1)
+    def entries(self, x: SparseBatch) -> Tensor:
+        return self.weight(x.idx) * x.val.unsqueeze(-1)
 
     forward = entries
 
 
 class FieldEmbedding(FeatureEmbedding):
-    """Per-field sums of value-scaled embeddings: ``(B, L) -> (B, F, D)``.
+    """Per-field sums of value-scaled embeddings: ``(B, F, D)``.
 
     The embedding of field ``f`` is ``e_f = sum_{i in f} x_i v_i``: the vector
     of the active category of a categorical field, the sum over the items of a
@@ -93,34 +134,30 @@ class FieldEmbedding(FeatureEmbedding):
     ):
         super().__init__(len(field_index), embedding_dim, init_std)
         self.n_fields = n_fields
-        # field of every column, padding column -> extra slot F that is dropped
-        self.register_buffer(
-            "field_of", torch.cat([field_index.long(), torch.tensor([n_fields])])
-        )
+        self.register_buffer("field_of", field_index.long().clone())
 
-    def pool(self, v: Tensor, idx: Tensor) -> Tensor:
-        """Sum the entry embeddings ``v`` (B, L, ...) of each field: (B, F, ...)."""
-        B, L = idx.shape
-        fld = self.field_of[idx].view(B, L, *([1] * (v.dim() - 2)))
-        out = v.new_zeros(B, self.n_fields + 1, *v.shape[2:])
-        return out.scatter_add_(1, fld.expand_as(v), v)[:, : self.n_fields]
+    def pool(self, v: Tensor, x: SparseBatch) -> Tensor:
+        """Sum the entry values ``v`` (N, ...) per row and field: (B, F, ...)."""
+        slot = x.row * self.n_fields + self.field_of[x.idx]
+        out = v.new_zeros(x.n_rows * self.n_fields, *v.shape[1:])
+        return out.index_add_(0, slot, v).view(x.n_rows, self.n_fields, *v.shape[1:])
 
-    def forward(self, idx: Tensor, val: Tensor) -> Tensor:
-        return self.pool(self.entries(idx, val), idx)
+    def forward(self, x: SparseBatch) -> Tensor:
+        return self.pool(self.entries(x), x)
 
 
-def bi_interaction(v: Tensor) -> Tensor:
-    """Sum of the element-wise products of all pairs of rows of ``v``.
+def bi_interaction(v: Tensor, x: SparseBatch) -> Tensor:
+    """Sum of the element-wise products of all pairs of non-zeros of a row.
 
-    ``sum_{i<j} v_i * v_j = ((sum_i v_i)^2 - sum_i v_i^2) / 2`` in ``O(L D)``:
-    ``(B, L, D) -> (B, D)``. Summed over ``D`` it is FM's second-order term;
-    as a vector it is NFM's Bi-Interaction pooling.
+    ``sum_{i<j} v_i * v_j = ((sum_i v_i)^2 - sum_i v_i^2) / 2`` in ``O(N D)``,
+    for entry embeddings ``v`` (N, D): ``(B, D)``. Summed over ``D`` it is FM's
+    second-order term; as a vector it is NFM's Bi-Interaction pooling.
     """
-    return 0.5 * (v.sum(1).square() - v.square().sum(1))
+    return 0.5 * (row_sum(v, x).square() - row_sum(v.square(), x))
 
 
 def pair_indices(n_fields: int, device=None) -> tuple[Tensor, Tensor]:
-    """Row and column indices ``(i, j)``, ``i < j``, of the ``P`` field pairs."""
+    """Indices ``(i, j)``, ``i < j``, of the ``P`` field pairs, row-major."""
     return torch.triu_indices(n_fields, n_fields, offset=1, device=device).unbind(0)
 
 
@@ -194,13 +231,15 @@ class DenseFeatures(nn.Module):
     def __init__(self, dense_columns: Tensor, n_features: int):
         super().__init__()
         self.n_dense = len(dense_columns)
-        slot = torch.full((n_features + 1,), self.n_dense, dtype=torch.long)
+        slot = torch.full((n_features,), self.n_dense, dtype=torch.long)
         slot[dense_columns] = torch.arange(self.n_dense)
         self.register_buffer("slot", slot)  # other columns -> extra slot, dropped
 
-    def forward(self, idx: Tensor, val: Tensor) -> Tensor:
-        out = val.new_zeros(idx.shape[0], self.n_dense + 1)
-        return out.scatter_add_(1, self.slot[idx], val)[:, : self.n_dense]
+    def forward(self, x: SparseBatch) -> Tensor:
+        flat = x.row * (self.n_dense + 1) + self.slot[x.idx]
+        out = x.val.new_zeros(x.n_rows * (self.n_dense + 1))
+        out = out.index_add_(0, flat, x.val).view(x.n_rows, self.n_dense + 1)
+        return out[:, : self.n_dense]
 
 
 class MLP(nn.Sequential):

@@ -1,4 +1,5 @@
-"""One torch module per model; ``forward(idx, val)`` returns logits ``(B, K)``.
+"""One torch module per model; ``forward(x)`` maps a
+:class:`~sklfi.nn.SparseBatch` to logits ``(B, K)``.
 
 Each module is a composition of the blocks in :mod:`sklfi.nn.layers`; none
 knows about sklearn or skorch.
@@ -17,9 +18,11 @@ from .layers import (
     FieldEmbedding,
     LinearTerm,
     Readout,
+    SparseBatch,
     bi_interaction,
     pairwise_dots,
     pairwise_products,
+    row_sum,
 )
 
 __all__ = ["AFM", "DLRM", "DeepFM", "FFM", "FM", "NFM", "WideDeep"]
@@ -29,7 +32,7 @@ class FM(nn.Module):
     """Factorization Machine (Rendle, 2010).
 
     ``y = w0 + sum_i w_i x_i + sum_{i<j} <v_i, v_j> x_i x_j`` over every pair of
-    non-zero features, computed in ``O(L D)`` with :func:`bi_interaction`.
+    non-zero features, computed in ``O(N D)`` with :func:`bi_interaction`.
 
     Parameters
     ----------
@@ -44,9 +47,9 @@ class FM(nn.Module):
         self.embedding = FeatureEmbedding(n_features, embedding_dim)
         self.readout = Readout(embedding_dim, n_outputs)
 
-    def forward(self, idx: Tensor, val: Tensor) -> Tensor:
-        v = self.embedding(idx, val)  # (B, L, D)
-        return self.linear(idx, val) + self.readout(bi_interaction(v))
+    def forward(self, x: SparseBatch) -> Tensor:
+        v = self.embedding(x)  # (N, D)
+        return self.linear(x) + self.readout(bi_interaction(v, x))
 
 
 class FFM(nn.Module):
@@ -56,7 +59,7 @@ class FFM(nn.Module):
     ``y = w0 + sum_i w_i x_i + sum_{i<j} <w_{i,f_j}, w_{j,f_i}> x_i x_j``.
     With ``E_fg = sum_{i in f} x_i w_{i,g}`` (shape ``(B, F, F, D)``) the pair
     sum is ``(sum_{f,g} <E_fg, E_gf> - sum_i x_i^2 |w_{i,f_i}|^2) / 2``, which
-    counts pairs inside a multi-valued field too, in ``O(L F D + F^2 D)``.
+    counts pairs inside a multi-valued field too, in ``O(N F D + F^2 D)``.
 
     Parameters
     ----------
@@ -80,20 +83,14 @@ class FFM(nn.Module):
         self.embedding = FieldEmbedding(field_index, n_fields * embedding_dim, n_fields)
         self.readout = Readout(embedding_dim, n_outputs)
 
-    def forward(self, idx: Tensor, val: Tensor) -> Tensor:
-        B, L = idx.shape
+    def forward(self, x: SparseBatch) -> Tensor:
         F, D = self.n_fields, self.embedding_dim
-        w = self.embedding.entries(idx, val).view(B, L, F, D)  # x_i w_{i,g}
-        E = self.embedding.pool(w, idx)  # (B, F, F, D)
+        w = self.embedding.entries(x).view(-1, F, D)  # x_i w_{i,g}: (N, F, D)
+        E = self.embedding.pool(w, x)  # (B, F, F, D)
         cross = (E * E.transpose(1, 2)).sum((1, 2))  # (B, D)
-        own = (
-            self.embedding.field_of[idx]
-            .clamp(max=F - 1)
-            .view(B, L, 1, 1)
-            .expand(B, L, 1, D)
-        )
-        self_pairs = w.gather(2, own).squeeze(2).square().sum(1)  # (B, D)
-        return self.linear(idx, val) + self.readout(0.5 * (cross - self_pairs))
+        own = w[torch.arange(len(w), device=w.device), self.embedding.field_of[x.idx]]
+        self_pairs = row_sum(own.square(), x)  # (B, D)
+        return self.linear(x) + self.readout(0.5 * (cross - self_pairs))
 
 
 class AFM(nn.Module):
@@ -129,13 +126,13 @@ class AFM(nn.Module):
         self.attention = AttentionPooling(embedding_dim, attention_dim)
         self.projection = nn.Linear(embedding_dim, n_outputs, bias=False)
 
-    def pair_weights(self, idx: Tensor, val: Tensor) -> Tensor:
+    def pair_weights(self, x: SparseBatch) -> Tensor:
         """Attention weight of every field pair, ``(B, P)``."""
-        return self.attention.weights(pairwise_products(self.embedding(idx, val)))
+        return self.attention.weights(pairwise_products(self.embedding(x)))
 
-    def forward(self, idx: Tensor, val: Tensor) -> Tensor:
-        pairs = self.dropout(pairwise_products(self.embedding(idx, val)))
-        return self.linear(idx, val) + self.projection(self.attention(pairs))
+    def forward(self, x: SparseBatch) -> Tensor:
+        pairs = self.dropout(pairwise_products(self.embedding(x)))
+        return self.linear(x) + self.projection(self.attention(pairs))
 
 
 class WideDeep(nn.Module):
@@ -181,9 +178,9 @@ class WideDeep(nn.Module):
             n_outputs,
         )
 
-    def forward(self, idx: Tensor, val: Tensor) -> Tensor:
-        e = self.embedding(idx, val)[:, self.deep_fields]
-        return self.wide(idx, val) + self.deep(e.flatten(1))
+    def forward(self, x: SparseBatch) -> Tensor:
+        e = self.embedding(x)[:, self.deep_fields]
+        return self.wide(x) + self.deep(e.flatten(1))
 
 
 class DeepFM(nn.Module):
@@ -221,10 +218,10 @@ class DeepFM(nn.Module):
             n_fields * embedding_dim, hidden_layer_sizes, dropout, batch_norm, n_outputs
         )
 
-    def forward(self, idx: Tensor, val: Tensor) -> Tensor:
-        v = self.embedding.entries(idx, val)  # (B, L, D)
-        fm = self.linear(idx, val) + self.readout(bi_interaction(v))
-        return fm + self.deep(self.embedding.pool(v, idx).flatten(1))
+    def forward(self, x: SparseBatch) -> Tensor:
+        v = self.embedding.entries(x)  # (N, D)
+        fm = self.linear(x) + self.readout(bi_interaction(v, x))
+        return fm + self.deep(self.embedding.pool(v, x).flatten(1))
 
 
 class NFM(nn.Module):
@@ -262,11 +259,11 @@ class NFM(nn.Module):
             embedding_dim, hidden_layer_sizes, dropout, batch_norm, n_outputs
         )
 
-    def forward(self, idx: Tensor, val: Tensor) -> Tensor:
-        h = bi_interaction(self.embedding(idx, val))
+    def forward(self, x: SparseBatch) -> Tensor:
+        h = bi_interaction(self.embedding(x), x)
         if self.pooling_norm is not None:
             h = self.pooling_norm(h)
-        return self.linear(idx, val) + self.mlp(self.dropout(h))
+        return self.linear(x) + self.mlp(self.dropout(h))
 
 
 class DLRM(nn.Module):
@@ -327,10 +324,10 @@ class DLRM(nn.Module):
             top_in = n_vectors * embedding_dim
         self.top = MLP(top_in, hidden_layer_sizes, dropout, batch_norm, n_outputs)
 
-    def forward(self, idx: Tensor, val: Tensor) -> Tensor:
-        vectors = self.embedding(idx, val)[:, self.sparse_fields]  # (B, F_s, D)
+    def forward(self, x: SparseBatch) -> Tensor:
+        vectors = self.embedding(x)[:, self.sparse_fields]  # (B, F_s, D)
         if self.bottom is not None:
-            z = self.bottom(self.dense(idx, val))  # (B, D)
+            z = self.bottom(self.dense(x))  # (B, D)
             vectors = torch.cat([z.unsqueeze(1), vectors], 1)
         if self.interaction == "cat":
             return self.top(vectors.flatten(1))

@@ -2,5 +2,6 @@
 
 from ._crosses import FieldCrosser
 from ._encoder import FieldEncoder
+from ._movielens import MovieLensFeatures
 
-__all__ = ["FieldCrosser", "FieldEncoder"]
+__all__ = ["FieldCrosser", "FieldEncoder", "MovieLensFeatures"]

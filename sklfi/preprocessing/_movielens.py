@@ -1,0 +1,448 @@
+"""MovieLensFeatures: the features of a MovieLens-style ratings table."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+from .._fields import FieldMatrix, Fields
+from ._encoder import FieldEncoder
+
+__all__ = ["MovieLensFeatures", "GROUPS"]
+
+AGE_BINS = [-np.inf, 17, 24, 34, 44, 49, 55, np.inf]
+AGE_LABELS = ["<18", "18-24", "25-34", "35-44", "45-49", "50-55", "56+"]
+
+#: Every feature group: (needed tables, kind), in output order. "ratings"
+#: means the rating values (a ``rating`` column or ``y``).
+GROUPS = {
+    "user_id": ((), "categorical"),
+    "gender": (("users",), "categorical"),
+    "age": (("users",), "numeric"),
+    "age_bucket": (("users",), "categorical"),
+    "occupation": (("users",), "categorical"),
+    "zip3": (("users",), "categorical"),
+    "item_id": ((), "categorical"),
+    "genres": (("items",), "multi_valued"),
+    "year": (("items",), "numeric"),
+    "decade": (("items",), "categorical"),
+    "history": ((), "multi_valued"),
+    "user_mean_rating": (("ratings",), "numeric"),
+    "user_genre_rating": (("ratings", "items"), "numeric"),
+    "user_genre_share": (("items",), "numeric"),
+}
+USER_SIDE = ("gender", "age", "age_bucket", "occupation", "zip3")
+ITEM_SIDE = ("genres", "year", "decade")
+
+
+def _genre_matrix(items: pd.DataFrame) -> tuple[np.ndarray, list]:
+    """(n_items, n_genres) 0/1 matrix and genre names from an items table.
+
+    Genres come as a list column or "A|B" string column ``genres``, or as
+    0/1 flag columns (every column other than the known ones with values in
+    {0, 1}).
+    """
+    if "genres" in items.columns:
+        lists = items["genres"].map(
+            lambda v: v.split("|") if isinstance(v, str) else v,
+            na_action="ignore",
+        )
+        exploded = lists.explode().dropna()
+        names = sorted(pd.unique(exploded.astype(str)))
+        flags = np.zeros((len(items), len(names)))
+        pos = pd.Index(names).get_indexer(exploded.astype(str))
+        flags[items.index.get_indexer(exploded.index), pos] = 1.0
+        return flags, names
+    known = {"item_id", "title", "release_date", "video_release_date", "imdb_url",
+             "year"}  # fmt: skip
+    names = [
+        c
+        for c in items.columns
+        if c not in known
+        and pd.api.types.is_numeric_dtype(items[c])
+        and items[c].isin([0, 1]).all()
+    ]
+    return items[names].to_numpy(dtype=np.float64), names
+
+
+def _release_year(items: pd.DataFrame):
+    if "year" in items.columns:
+        return pd.to_numeric(items["year"], errors="coerce")
+    if "release_date" in items.columns:
+        return pd.to_datetime(items["release_date"], errors="coerce").dt.year
+    return None
+
+
+def _side_frames(users, items):
+    """Per-user and per-item raw columns of the side groups (may be None)."""
+    user_frame = item_frame = None
+    if users is not None:
+        if "user_id" not in users.columns:
+            raise ValueError("the users table needs a user_id column.")
+        u = users.drop_duplicates("user_id").reset_index(drop=True)
+        user_frame = pd.DataFrame(index=u.index)
+        if "gender" in u:
+            user_frame["gender"] = u["gender"].astype(object)
+        if "age" in u:
+            age = pd.to_numeric(u["age"], errors="coerce")
+            user_frame["age"] = age
+            user_frame["age_bucket"] = pd.cut(age, AGE_BINS, labels=AGE_LABELS).astype(
+                object
+            )
+        if "occupation" in u:
+            user_frame["occupation"] = u["occupation"].astype(object)
+        if "zip_code" in u:
+            user_frame["zip3"] = u["zip_code"].astype("string").str[:3].astype(object)
+        user_frame.index = pd.Index(u["user_id"])
+    if items is not None:
+        if "item_id" not in items.columns:
+            raise ValueError("the items table needs an item_id column.")
+        it = items.drop_duplicates("item_id").reset_index(drop=True)
+        item_frame = pd.DataFrame(index=it.index)
+        flags, names = _genre_matrix(it)
+        if names:
+            names = np.asarray(names, dtype=object)
+            item_frame["genres"] = [list(names[row > 0]) for row in flags]
+        year = _release_year(it)
+        if year is not None:
+            item_frame["year"] = year
+            item_frame["decade"] = (year // 10 * 10).astype("Int64").astype(object)
+        item_frame.index = pd.Index(it["item_id"])
+    return user_frame, item_frame
+
+
+class _EntityBlocks:
+    """One encoded row per user (or item); rows of ratings index into it."""
+
+    def __init__(self, frame: pd.DataFrame, groups: list):
+        self.groups = groups
+        self.index = frame.index
+        kinds = {g: GROUPS[g][1] for g in groups}
+        encoder = FieldEncoder(
+            categorical=[g for g in groups if kinds[g] == "categorical"],
+            multi_valued=[g for g in groups if kinds[g] == "multi_valued"],
+            numeric=[g for g in groups if kinds[g] == "numeric"],
+        )
+        encoded = encoder.fit_transform(frame[groups])
+        csr = encoded.tocsr()
+        # one extra all-zero row for ids missing from the table
+        csr = sp.vstack([csr, sp.csr_matrix((1, csr.shape[1]))], format="csr")
+        self.blocks = {}
+        for f, name in enumerate(encoded.field_names):
+            cols = np.flatnonzero(encoded.fields == f)
+            self.blocks[name] = (csr[:, cols], list(encoded.feature_names[cols]))
+
+    def rows(self, ids) -> np.ndarray:
+        pos = self.index.get_indexer(ids)
+        return np.where(pos >= 0, pos, len(self.index))
+
+
+def _one_hot(pos: np.ndarray, width: int) -> sp.csr_matrix:
+    known = pos >= 0
+    rows = np.flatnonzero(known)
+    return sp.csr_matrix(
+        (np.ones(len(rows)), (rows, pos[known])), shape=(len(pos), width)
+    )
+
+
+class MovieLensFeatures(TransformerMixin, BaseEstimator):
+    """Features of a MovieLens-style ratings table, as a field-aware matrix.
+
+    Turns rows ``(user_id, item_id, timestamp)`` into one field per feature
+    group. Groups that look at the past (``history`` and the ``user_*``
+    aggregates) are computed *as of* each row: from the ratings learnt in
+    ``fit`` whose timestamp is strictly earlier than the row's, for the same
+    user. So no row's own rating feeds its own features, in ``fit_transform``
+    as in ``transform``, and ``transform`` never reads the ratings of the
+    rows it transforms. Users and movies unknown to ``fit`` (or missing from
+    the side tables) get all-zero fields.
+
+    Feature groups (``groups``), in output order:
+
+    * ``user_id``: one-hot;
+    * ``gender``, ``occupation``, ``zip3`` (first 3 characters of the zip
+      code), ``age_bucket`` (<18, 18-24, 25-34, 35-44, 45-49, 50-55, 56+):
+      one-hot, and ``age``: standardised (numeric), from ``users``;
+    * ``item_id``: one-hot;
+    * ``genres``: multi-hot, ``year``: standardised release year (numeric),
+      ``decade``: one-hot release decade, from ``items``;
+    * ``history``: the movies the user watched before the row, multi-hot
+      with values ``1/n``, so that its field embedding is their mean vector;
+    * ``user_mean_rating``: the user's mean rating before the row, minus the
+      global mean, divided by the ratings' standard deviation (0 when none);
+    * ``user_genre_rating``: the same per genre (one column per genre);
+    * ``user_genre_share``: the share of the user's earlier movies in each
+      genre (one column per genre).
+
+    Parameters
+    ----------
+    users : DataFrame, default=None
+        ``user_id`` and any of ``age, gender, occupation, zip_code``, e.g.
+        ``load_movielens_100k().users``.
+    items : DataFrame, default=None
+        ``item_id`` and genres (0/1 flag columns, a list column or an "A|B"
+        string column ``genres``), optionally ``release_date`` or ``year``,
+        e.g. ``load_movielens_100k()["items"]``.
+    groups : list of str, default=None
+        Feature groups to build. ``None`` builds every group the tables
+        allow; a group named explicitly whose table (or rating column) is
+        missing raises a ``ValueError``.
+
+    Attributes
+    ----------
+    groups_ : tuple of str
+        The groups built, one field each, in output order.
+    genres_ : list of str
+        Genre names found in ``items``.
+    feature_names_in_ : ndarray of str
+        Columns of the ratings seen in ``fit``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from sklfi.preprocessing import MovieLensFeatures
+    >>> ratings = pd.DataFrame({"user_id": [1, 1, 2], "item_id": [10, 20, 10],
+    ...                         "timestamp": [100, 200, 150],
+    ...                         "rating": [5, 3, 4]})
+    >>> X = MovieLensFeatures().fit_transform(ratings)
+    >>> X.field_names
+    ('user_id', 'item_id', 'history', 'user_mean_rating')
+    >>> X.tocsr()[1, 4]  # user 1 at t=200 had watched movie 10 before
+    np.float64(1.0)
+    """
+
+    def __init__(self, users=None, items=None, groups=None):
+        self.users = users
+        self.items = items
+        self.groups = groups
+
+    # -- fit ------------------------------------------------------------------
+    def _select_groups(self, has_ratings: bool) -> tuple:
+        tables = {"users": self.users is not None, "items": self.items is not None,
+                  "ratings": has_ratings}  # fmt: skip
+        if self.groups is None:
+            return tuple(g for g, (need, _) in GROUPS.items()
+                         if all(tables[t] for t in need))  # fmt: skip
+        if isinstance(self.groups, str):
+            raise TypeError(
+                f"groups must be a list of group names, got {self.groups!r}."
+            )
+        unknown = [g for g in self.groups if g not in GROUPS]
+        if unknown:
+            raise ValueError(
+                f"unknown feature groups {unknown}; choose from {list(GROUPS)}."
+            )
+        for g in self.groups:
+            missing = [t for t in GROUPS[g][0] if not tables[t]]
+            if missing:
+                what = " and ".join(
+                    "a rating column (or y)" if t == "ratings" else f"the {t} table"
+                    for t in missing
+                )
+                raise ValueError(f"feature group {g!r} needs {what}.")
+        if not self.groups:
+            raise ValueError("groups is empty: select at least one feature group.")
+        return tuple(g for g in GROUPS if g in self.groups)
+
+    def fit(self, X, y=None):
+        """Learn vocabularies, scales and the rating history from ``X``.
+
+        Parameters
+        ----------
+        X : DataFrame
+            Ratings with ``user_id``, ``item_id``, ``timestamp`` and, for the
+            rating aggregates, ``rating`` (or give ``y``).
+        y : array-like of shape (n_samples,), default=None
+            The ratings, when ``X`` has no ``rating`` column.
+
+        Returns
+        -------
+        self
+        """
+        X = _check_ratings(X)
+        if len(X) == 0:
+            raise ValueError("MovieLensFeatures needs at least one rating; got 0 rows.")
+        ratings = None
+        if "rating" in X.columns:
+            ratings = pd.to_numeric(X["rating"]).to_numpy(dtype=np.float64)
+        elif y is not None:
+            ratings = np.asarray(y, dtype=np.float64).reshape(-1)
+            if len(ratings) != len(X):
+                raise ValueError(
+                    f"y has {len(ratings)} values but X has {len(X)} rows."
+                )
+        if ratings is not None and not np.all(np.isfinite(ratings)):
+            raise ValueError("the ratings contain NaN or infinity.")
+        self.feature_names_in_ = np.asarray([str(c) for c in X.columns], dtype=object)
+        self.n_features_in_ = X.shape[1]
+        self.groups_ = self._select_groups(ratings is not None)
+
+        user_frame, item_frame = _side_frames(self.users, self.items)
+        self.genres_ = []
+        if item_frame is not None and "genres" in item_frame:
+            self.genres_ = sorted({g for lst in item_frame["genres"] for g in lst})
+        self._users = self._items = None
+        user_groups = [g for g in USER_SIDE if g in self.groups_ and g in user_frame]
+        item_groups = [g for g in ITEM_SIDE if g in self.groups_ and g in item_frame]
+        missing = [g for g in self.groups_ if g in USER_SIDE + ITEM_SIDE
+                   and g not in user_groups + item_groups]  # fmt: skip
+        if missing:
+            raise ValueError(f"the side tables lack the columns for {missing}.")
+        if user_groups:
+            self._users = _EntityBlocks(user_frame, user_groups)
+        if item_groups:
+            self._items = _EntityBlocks(item_frame, item_groups)
+        self._user_ids = pd.Index(np.sort(pd.unique(X["user_id"])))
+        self._item_ids = pd.Index(np.sort(pd.unique(X["item_id"])))
+
+        # the rating history: events sorted by user then time, running sums
+        time = X["timestamp"].to_numpy(dtype=np.int64)
+        user = self._user_ids.get_indexer(X["user_id"])
+        order = np.lexsort((time, user))
+        self._time_min, self._time_max = int(time.min()), int(time.max())
+        self._hist_key = self._key(user[order], time[order])
+        self._hist_item = self._item_ids.get_indexer(X["item_id"].to_numpy()[order])
+        self._user_start = np.searchsorted(user[order], np.arange(len(self._user_ids)))
+        columns = [np.ones(len(order))]
+        self._mean, self._scale = 0.0, 1.0
+        if ratings is not None:
+            r = ratings[order]
+            self._mean, self._scale = float(r.mean()), float(r.std()) or 1.0
+            columns.append(r)
+        if self.genres_:
+            flags = self._genre_flags(X["item_id"].to_numpy()[order])
+            columns.extend(flags.T)
+            if ratings is not None:
+                columns.extend((flags * r[:, None]).T)
+        cumsum = np.cumsum(np.column_stack(columns), 0)
+        self._cumsum = np.vstack([np.zeros(cumsum.shape[1]), cumsum])
+        self._has_ratings = ratings is not None
+        return self
+
+    def _key(self, user, time):
+        """int64 sort key of (user, time); times clipped just outside the fit range."""
+        span = self._time_max - self._time_min + 3
+        t = np.clip(time, self._time_min - 1, self._time_max + 1) - self._time_min + 1
+        return user.astype(np.int64) * span + t
+
+    def _genre_flags(self, item_ids) -> np.ndarray:
+        """(n, n_genres) genre flags of movies, zero for unknown ones."""
+        _, item_frame = _side_frames(None, self.items)
+        names = pd.Index(self.genres_)
+        pos = item_frame.index.get_indexer(item_ids)
+        lists = item_frame["genres"].explode().dropna()
+        table = np.zeros((len(item_frame) + 1, len(names)))
+        table[item_frame.index.get_indexer(lists.index), names.get_indexer(lists)] = 1
+        return table[np.where(pos >= 0, pos, len(item_frame))]
+
+    # -- transform --------------------------------------------------------------
+    def transform(self, X):
+        """Build the features of ``X``; its ratings, if any, are not read.
+
+        Parameters
+        ----------
+        X : DataFrame with ``user_id``, ``item_id`` and ``timestamp``
+
+        Returns
+        -------
+        FieldMatrix of shape (n_samples, n_output_features)
+        """
+        check_is_fitted(self, "groups_")
+        X = _check_ratings(X)
+        n = len(X)
+        blocks = {
+            "user_id": (
+                _one_hot(self._user_ids.get_indexer(X["user_id"]), len(self._user_ids)),
+                [f"user_id={u}" for u in self._user_ids],
+            ),
+            "item_id": (
+                _one_hot(self._item_ids.get_indexer(X["item_id"]), len(self._item_ids)),
+                [f"item_id={i}" for i in self._item_ids],
+            ),
+        }
+        for side, ids in ((self._users, X["user_id"]), (self._items, X["item_id"])):
+            if side is not None:
+                rows = side.rows(ids)
+                for g, (mat, names) in side.blocks.items():
+                    blocks[g] = (mat[rows], names)
+
+        # each row's span [start, end) in its user's time-ordered history
+        user = self._user_ids.get_indexer(X["user_id"])
+        known = user >= 0
+        start = np.where(known, self._user_start[np.maximum(user, 0)], 0)
+        end = start.copy()
+        time = X["timestamp"].to_numpy(dtype=np.int64)
+        end[known] = np.searchsorted(
+            self._hist_key, self._key(user[known], time[known]), side="left"
+        )
+        count = end - start
+        sums = self._cumsum[end] - self._cumsum[start]
+        G = len(self.genres_)
+        if "history" in self.groups_:
+            blocks["history"] = (self._history(start, count, n),
+                                 [f"history={i}" for i in self._item_ids])  # fmt: skip
+        rated = 2 if self._has_ratings else 1
+        with np.errstate(invalid="ignore", divide="ignore"):
+            if "user_mean_rating" in self.groups_:
+                mean = (sums[:, 1] / count - self._mean) / self._scale
+                blocks["user_mean_rating"] = (np.nan_to_num(mean)[:, None], [
+                    "user_mean_rating"])  # fmt: skip
+            genre_count = sums[:, rated : rated + G]
+            if "user_genre_share" in self.groups_:
+                share = np.nan_to_num(genre_count / count[:, None])
+                blocks["user_genre_share"] = (share, [
+                    f"user_genre_share={g}" for g in self.genres_])  # fmt: skip
+            if "user_genre_rating" in self.groups_:
+                genre_sum = sums[:, rated + G : rated + 2 * G]
+                mean = (genre_sum / genre_count - self._mean) / self._scale
+                blocks["user_genre_rating"] = (np.nan_to_num(mean), [
+                    f"user_genre_rating={g}" for g in self.genres_])  # fmt: skip
+
+        mats, index, kinds, feats = [], [], [], []
+        for f, g in enumerate(self.groups_):
+            mat, names = blocks[g]
+            mats.append(sp.csr_matrix(mat))
+            index.append(np.full(len(names), f, dtype=np.int64))
+            kinds.append(GROUPS[g][1])
+            feats.extend(names)
+        fields = Fields(np.concatenate(index), self.groups_, tuple(kinds))
+        X_out = sp.hstack(mats, format="csr")
+        X_out.eliminate_zeros()
+        return FieldMatrix._from_parts(X_out, fields, np.asarray(feats, dtype=object))
+
+    def _history(self, start, count, n):
+        """Multi-hot of each row's earlier movies, valued 1/count."""
+        ends = np.cumsum(count)
+        events = np.arange(ends[-1] if n else 0) + np.repeat(
+            start - (ends - count), count
+        )
+        indptr = np.concatenate([[0], ends])
+        data = np.repeat(1.0 / np.maximum(count, 1), count)
+        mat = sp.csr_matrix(
+            (data, self._hist_item[events], indptr), shape=(n, len(self._item_ids))
+        )
+        mat.sum_duplicates()  # a movie rated twice counts twice
+        return mat
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the output columns: ``"group=value"``, or ``"group"``."""
+        check_is_fitted(self, "groups_")
+        empty = pd.DataFrame(
+            {"user_id": [], "item_id": [], "timestamp": []}, dtype=np.int64
+        )
+        return self.transform(empty).feature_names
+
+
+def _check_ratings(X) -> pd.DataFrame:
+    if not isinstance(X, pd.DataFrame):
+        raise TypeError(
+            "MovieLensFeatures needs a pandas DataFrame of ratings, got "
+            f"{type(X).__name__}."
+        )
+    missing = [c for c in ("user_id", "item_id", "timestamp") if c not in X.columns]
+    if missing:
+        raise ValueError(f"the ratings DataFrame lacks the columns {missing}.")
+    return X
