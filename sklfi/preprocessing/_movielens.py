@@ -172,7 +172,8 @@ class MovieLensFeatures(TransformerMixin, BaseEstimator):
     * ``history``: the movies the user watched before the row, multi-hot
       with values ``1/n``, so that its field embedding is their mean vector;
     * ``user_mean_rating``: the user's mean rating before the row, minus the
-      global mean, divided by the ratings' standard deviation (0 when none);
+      global mean, divided by the ratings' standard deviation (0 when none;
+      these two constants are the only statistics of all training ratings);
     * ``user_genre_rating``: the same per genre (one column per genre);
     * ``user_genre_share``: the share of the user's earlier movies in each
       genre (one column per genre).
@@ -281,9 +282,8 @@ class MovieLensFeatures(TransformerMixin, BaseEstimator):
         self.groups_ = self._select_groups(ratings is not None)
 
         user_frame, item_frame = _side_frames(self.users, self.items)
-        self.genres_ = []
-        if item_frame is not None and "genres" in item_frame:
-            self.genres_ = sorted({g for lst in item_frame["genres"] for g in lst})
+        items = self.items
+        self.genres_ = [] if items is None else _genre_matrix(items.reset_index())[1]
         self._users = self._items = None
         user_groups = [g for g in USER_SIDE if g in self.groups_ and g in user_frame]
         item_groups = [g for g in ITEM_SIDE if g in self.groups_ and g in item_frame]
