@@ -11,11 +11,11 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 import torch
-from torch.utils.data import Dataset
+from torch.utils.data import Dataset, Subset
 
 from .nn import SparseBatch
 
-__all__ = ["CSRDataset", "sparse_batch", "passthrough"]
+__all__ = ["BatchIterator", "CSRDataset", "sparse_batch"]
 
 
 def sparse_batch(X: sp.csr_matrix, rows: np.ndarray) -> SparseBatch:
@@ -34,16 +34,10 @@ def sparse_batch(X: sp.csr_matrix, rows: np.ndarray) -> SparseBatch:
     )
 
 
-def passthrough(batch):
-    """Collate function for datasets that already return whole batches."""
-    return batch
-
-
 class CSRDataset(Dataset):
     """Rows of a CSR matrix (and optional targets and sample weights).
 
-    ``__getitems__`` returns a whole batch at once, so skorch's DataLoader must
-    use :func:`passthrough` as its ``collate_fn``.
+    ``__getitems__`` returns a whole batch at once: ``(SparseBatch, y)``.
 
     Parameters
     ----------
@@ -74,3 +68,37 @@ class CSRDataset(Dataset):
 
     def __getitem__(self, i):
         return self.__getitems__([i])
+
+
+class BatchIterator:
+    """Batches of a :class:`CSRDataset`, in order or shuffled.
+
+    Used by skorch in place of a DataLoader (``iterator_train`` and
+    ``iterator_valid``): one CSR slice per batch and nothing else. The
+    shuffling draws from torch's global generator, which the estimators seed.
+
+    Parameters
+    ----------
+    dataset : CSRDataset or torch.utils.data.Subset of one
+        A Subset comes from skorch's validation split.
+    batch_size : int
+    shuffle : bool, default=False
+    """
+
+    def __init__(self, dataset, batch_size, shuffle=False):
+        if isinstance(dataset, Subset):
+            self.dataset, self.rows = dataset.dataset, np.asarray(dataset.indices)
+        else:
+            self.dataset, self.rows = dataset, np.arange(len(dataset))
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+
+    def __len__(self):
+        return -(-len(self.rows) // self.batch_size)
+
+    def __iter__(self):
+        rows = self.rows
+        if self.shuffle:
+            rows = rows[torch.randperm(len(rows)).numpy()]
+        for start in range(0, len(rows), self.batch_size):
+            yield self.dataset.__getitems__(rows[start : start + self.batch_size])

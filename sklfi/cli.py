@@ -114,10 +114,15 @@ def main(argv=None) -> int:
     )
     print(f"wrote {stem.with_suffix('.csv')}")
     try:
-        plot_results(results, args.task, stem.with_suffix(".png"))
-        print(f"wrote {stem.with_suffix('.png')}")
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
     except ImportError:
         print("install matplotlib for the chart (pip install matplotlib)")
+        return 0
+    plt.close(plot_results(results, args.task, stem.with_suffix(".png")))
+    print(f"wrote {stem.with_suffix('.png')}")
     return 0
 
 

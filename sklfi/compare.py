@@ -14,9 +14,7 @@ import time
 
 import numpy as np
 import pandas as pd
-from sklearn.frozen import FrozenEstimator
 from sklearn.metrics import log_loss, roc_auc_score, root_mean_squared_error
-from sklearn.pipeline import make_pipeline
 
 from . import estimators
 from .datasets import load_movielens_100k
@@ -64,6 +62,16 @@ def _estimator(model: str, task: str, epochs, random_state):
     if epochs is not None:
         params["max_epochs"] = epochs
     return cls(**params)
+
+
+def _finish(row, fit_seconds, n_predicted, seconds, verbose):
+    """Complete a result row with timings and report it."""
+    scores = ", ".join(
+        f"{k} {v:.4f}" for k, v in row.items() if k not in ("model", "fold")
+    )
+    _log(verbose, f"      {row['model']}: {scores}; fit {fit_seconds:.1f} s")
+    row.update(fit_seconds=fit_seconds, predict_rows_per_s=n_predicted / seconds)
+    return row
 
 
 def _log(verbose, message):
@@ -150,42 +158,60 @@ def compare_models(
             y_test = test["rating"].to_numpy(dtype=np.float64)
             if task == "ctr":
                 y_train, y_test = y_train >= 4, y_test >= 4
+        fitted = []
         for n, model in enumerate(models, 1):
             est = _estimator(model, task, epochs, random_state)
             _log(verbose, f"[{n}/{len(models)}] {type(est).__name__}: training...")
             start = time.perf_counter()
             est.fit(X_train, y_train)
             fit_seconds = time.perf_counter() - start
+            row = {"model": MODELS[model], "fold": fold}
+            if task == "next-item":  # scored below, all models on shared rows
+                fitted.append((est, row, fit_seconds))
+                _log(verbose, f"      fit {fit_seconds:.1f} s")
+                continue
             start = time.perf_counter()
             if task == "rating":
-                scores = {"rmse": root_mean_squared_error(y_test, est.predict(X_test))}
-                n_pred = len(test)
-            elif task == "ctr":
-                proba = est.predict_proba(X_test)[:, 1]
-                scores = {"roc_auc": roc_auc_score(y_test, proba),
-                          "log_loss": log_loss(y_test, proba)}  # fmt: skip
-                n_pred = len(test)
+                row["rmse"] = root_mean_squared_error(y_test, est.predict(X_test))
             else:
-                pipe = make_pipeline(FrozenEstimator(features), est)
-                ranked = score_candidates(pipe, test, items["item_id"])
-                scores = {"mean_rank": mean_rank(*ranked),
-                          "hit_rate@10": hit_rate_at_k(*ranked, k=10),
-                          "ndcg@10": ndcg_at_k(*ranked, k=10)}  # fmt: skip
-                n_pred = len(ranked[0])
-            predict_seconds = time.perf_counter() - start
-            shown = ", ".join(f"{k} {v:.4f}" for k, v in scores.items())
-            _log(verbose, f"      {shown}; fit {fit_seconds:.1f} s")
-            rows.append({"model": MODELS[model], "fold": fold, **scores,
-                         "fit_seconds": fit_seconds,
-                         "predict_rows_per_s": n_pred / predict_seconds})  # fmt: skip
+                proba = est.predict_proba(X_test)[:, 1]
+                row["roc_auc"] = roc_auc_score(y_test, proba)
+                row["log_loss"] = log_loss(y_test, proba)
+            seconds = time.perf_counter() - start
+            rows.append(_finish(row, fit_seconds, len(test), seconds, verbose))
+        if fitted:
+            _log(verbose, f"ranking the {len(test)} test events among every movie...")
+            start = time.perf_counter()
+            y_true, scores, groups = score_candidates(
+                [est for est, _, _ in fitted], test, items["item_id"], features=features
+            )
+            per_model = (time.perf_counter() - start) / len(fitted)
+            for k, (_, row, fit_seconds) in enumerate(fitted):
+                ranked = (y_true, scores[:, k], groups)
+                row["mean_rank"] = mean_rank(*ranked)
+                row["hit_rate@10"] = hit_rate_at_k(*ranked, k=10)
+                row["ndcg@10"] = ndcg_at_k(*ranked, k=10)
+                # the candidate features are built once: each model is charged
+                # an equal share of the scoring time
+                rows.append(_finish(row, fit_seconds, len(y_true), per_model, verbose))
     return pd.DataFrame(rows)
 
 
-def plot_results(results: pd.DataFrame, task: str, path) -> None:
-    """Bar chart of the task's metric per model (mean over folds) to ``path``."""
-    import matplotlib
+def plot_results(results: pd.DataFrame, task: str, path=None):
+    """Bar chart of the task's metric per model (mean over folds).
 
-    matplotlib.use("Agg")
+    Parameters
+    ----------
+    results : DataFrame
+        Output of :func:`compare_models`.
+    task : {"rating", "ctr", "next-item"}
+    path : str or path-like, default=None
+        Where to save the chart (PNG); ``None`` only draws it.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     import matplotlib.pyplot as plt
 
     metric, lower_is_better = TASKS[task]
@@ -201,5 +227,6 @@ def plot_results(results: pd.DataFrame, task: str, path) -> None:
     ax.set_ylabel(f"{metric} ({better} is better)")
     ax.set_title(f"MovieLens-100K, task {task}")
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    if path is not None:
+        fig.savefig(path, dpi=120)
+    return fig

@@ -123,7 +123,9 @@ def sample_negatives(events, n_negatives=4, items=None, random_state=None):
     return X, y
 
 
-def score_candidates(model, events, candidates=None, *, max_rows=200_000):
+def score_candidates(
+    model, events, candidates=None, *, features=None, max_rows=200_000
+):
     """Score every candidate movie for each event, to rank the true one.
 
     For each event ``(user, item, timestamp)`` the fitted ``model`` (e.g. a
@@ -135,25 +137,31 @@ def score_candidates(model, events, candidates=None, *, max_rows=200_000):
 
     Parameters
     ----------
-    model : fitted estimator
-        Scores rows of ``user_id, item_id, timestamp`` with
-        ``decision_function``, ``predict_proba`` or ``predict``.
+    model : fitted estimator or list of fitted estimators
+        Scores rows with ``decision_function``, ``predict_proba`` or
+        ``predict``. Several models share the candidate rows (and their
+        features), which are built once.
     events : DataFrame with ``user_id``, ``item_id``, ``timestamp``
     candidates : array-like, default=None
         Candidate movies; ``None`` takes the movies of ``events``. An event's
         own movie is always a candidate.
+    features : fitted transformer, default=None
+        Applied to the candidate rows before the model(s), e.g. a fitted
+        :class:`~sklfi.preprocessing.MovieLensFeatures` when ``model`` is a
+        bare estimator.
     max_rows : int, default=200000
-        Rows scored at once, to bound memory.
+        Rows built and scored at once, to bound memory.
 
     Returns
     -------
     y_true : ndarray of shape (n_rows,)
         1 for each event's own movie, else 0.
-    y_score : ndarray of shape (n_rows,)
+    y_score : ndarray of shape (n_rows,), or (n_rows, n_models) for a list
     groups : ndarray of shape (n_rows,)
         Position of the event in ``events``.
     """
     events = _check_events(events)
+    models = model if isinstance(model, (list, tuple)) else [model]
     base = events[EVENT_COLUMNS].reset_index(drop=True)
     candidates = np.unique(base["item_id"] if candidates is None else candidates)
     per_chunk = max(1, max_rows // (len(candidates) + 1))
@@ -169,6 +177,10 @@ def score_candidates(model, events, candidates=None, *, max_rows=200_000):
         group = np.r_[np.repeat(np.arange(start, start + n), len(candidates)),
                       np.arange(start, start + n)[missing]]  # fmt: skip
         y_true.append((rows["item_id"].to_numpy() == own[group - start]).astype(int))
-        y_score.append(_scores(model, rows))
+        X = rows if features is None else features.transform(rows)
+        y_score.append(np.column_stack([_scores(m, X) for m in models]))
         groups.append(group)
-    return np.concatenate(y_true), np.concatenate(y_score), np.concatenate(groups)
+    y_score = np.concatenate(y_score)
+    if not isinstance(model, (list, tuple)):
+        y_score = y_score[:, 0]
+    return np.concatenate(y_true), y_score, np.concatenate(groups)

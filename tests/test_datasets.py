@@ -72,3 +72,41 @@ def pd_mean(keys, y):
     import pandas as pd
 
     return pd.Series(y).groupby(keys.to_numpy()).mean().to_numpy()
+
+
+def test_load_libffm(tmp_path):
+    from sklfi.datasets import load_libffm
+
+    path = tmp_path / "train.ffm"
+    path.write_text("1 0:0:1 1:3:1 2:5:0.5\n0 0:1:1 1:2:1\n\n1 0:0:1 1:4:1 2:5:2\n")
+    X, y = load_libffm(path)
+    np.testing.assert_array_equal(y, [1, 0, 1])
+    assert X.shape == (3, 6)
+    np.testing.assert_array_equal(X.fields, [0, 0, 1, 1, 1, 2])
+    assert X.tocsr()[2, 5] == 2.0
+    X_test, _ = load_libffm(path, n_features=8, n_fields=4)
+    assert X_test.shape == (3, 8) and len(X_test.field_names) == 4
+    (tmp_path / "bad.ffm").write_text("1 0:0\n")
+    with pytest.raises(ValueError, match="line 1"):
+        load_libffm(tmp_path / "bad.ffm")
+    (tmp_path / "two.ffm").write_text("1 0:0:1\n0 1:0:1\n")
+    with pytest.raises(ValueError, match="feature 0 appears under two fields"):
+        load_libffm(tmp_path / "two.ffm")
+
+
+def test_make_hashed_ctr():
+    from sklfi.datasets import make_hashed_ctr
+
+    X, y = make_hashed_ctr(n_samples=3000, n_features=10_000, n_fields=6,
+                           n_multi_valued=2, items_per_row=3, random_state=0)  # fmt: skip
+    csr = X.tocsr()
+    assert X.shape == (3000, 10_000) and csr.dtype == np.float32
+    assert csr.has_canonical_format
+    assert X.field_kinds == ("categorical",) * 6 + ("multi_valued",) * 2
+    per_field = np.array([csr[:, X.fields == f].getnnz(axis=1) for f in range(8)])
+    assert np.all(per_field[:6] == 1)  # one id per categorical field
+    assert 2.0 < per_field[6:].mean() <= 3.0  # multi-valued: ~3, minus repeats
+    assert 0.2 < y.mean() < 0.8
+    X2, y2 = make_hashed_ctr(n_samples=3000, n_features=10_000, n_fields=6,
+                             random_state=0)  # fmt: skip
+    np.testing.assert_array_equal(y2, y)

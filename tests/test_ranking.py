@@ -89,3 +89,12 @@ def test_next_item_workflow_beats_random(movielens):
     model.fit(*sample_negatives(train, items=items, random_state=0))
     ranks = mean_rank(*score_candidates(model, test, items))
     assert ranks < 0.6 * len(items) / 2  # random ranking averages n / 2
+
+
+def test_score_candidates_shares_rows_between_models(events):
+    one = score_candidates(ItemScore(), events, candidates=[10, 11])
+    both = score_candidates([ItemScore(), ItemScore(-1)], events, candidates=[10, 11])
+    np.testing.assert_array_equal(both[0], one[0])
+    np.testing.assert_array_equal(both[1][:, 0], one[1])
+    np.testing.assert_array_equal(both[1][:, 1], -one[1])
+    np.testing.assert_array_equal(both[2], one[2])

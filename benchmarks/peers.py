@@ -1,0 +1,250 @@
+"""sklfi against pytorch-fm and DeepCTR-Torch, side by side on the same data.
+
+MovieLens-100K split u1 (80,000 training rows), the reference fields (user,
+item, gender, age bucket, occupation, zip prefix, release decade, genres),
+the same settings for every library: embedding 16, MLP (64, 32), Adam
+lr 1e-3, batch 256, no weight decay, no dropout, ``--epochs`` epochs, 2 torch
+threads. Runs are interleaved (sklfi, pytorch-fm, DeepCTR-Torch, then again)
+``--repeat`` times, and the best time of each is kept, since the machine is
+noisy. Times are whole ``fit`` calls, as a user sees them.
+
+pytorch-fm has no multi-valued field: it gets each movie's first genre.
+Its models end in a sigmoid, so for ratings it learns ``(rating - 1) / 4``.
+
+Install the peers with ``pip install -e ".[bench]"``. Usage::
+
+    python benchmarks/peers.py [--task rating|ctr] [--epochs 3] [--repeat 2]
+        [--models fm,ffm,afm,nfm,widedeep,deepfm]
+"""
+
+import argparse
+import time
+import warnings
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.metrics import roc_auc_score, root_mean_squared_error
+
+import sklfi
+from sklfi.datasets import load_movielens_100k
+from sklfi.preprocessing import MovieLensFeatures
+
+FIELDS = ["user_id", "gender", "age_bucket", "occupation", "zip3", "item_id",
+          "genres", "decade"]  # fmt: skip
+SKLFI = {"fm": "FM", "ffm": "FFM", "afm": "AFM", "nfm": "NFM",
+         "widedeep": "WideDeep", "deepfm": "DeepFM", "dlrm": "DLRM"}  # fmt: skip
+
+
+def load(task):
+    """sklfi FieldMatrix plus per-field integer codes for the peers."""
+    ml = load_movielens_100k()
+    train, test = ml.folds[0]
+    r = ml.ratings
+    features = MovieLensFeatures(ml.users, ml["items"], groups=FIELDS)
+    X_train = features.fit_transform(r.iloc[train])
+    X_test = features.transform(r.iloc[test])
+    y = r.rating.to_numpy(dtype=np.float64)
+    y_train, y_test = y[train], y[test]
+    if task == "ctr":
+        y_train, y_test = (y_train >= 4).astype(float), (y_test >= 4).astype(float)
+    codes = {}
+    for name, X in (("train", X_train), ("test", X_test)):
+        csr = X.tocsr()
+        per_field, genres = [], None
+        for f, field in enumerate(X.field_names):
+            cols = np.flatnonzero(X.fields == f)
+            block = csr[:, cols]
+            if field == "genres":  # up to 6 genres, padded with 0 (= none)
+                lengths = np.diff(block.indptr)
+                genres = np.zeros((block.shape[0], 6), dtype=np.int64)
+                pos = np.arange(block.nnz) - np.repeat(block.indptr[:-1], lengths)
+                keep = pos < 6
+                rows = np.repeat(np.arange(block.shape[0]), lengths)
+                genres[rows[keep], pos[keep]] = block.indices[keep] + 1
+            # first non-zero column, or an extra "none" code
+            first = np.where(np.diff(block.indptr) > 0,
+                             block.indices[np.minimum(block.indptr[:-1], block.nnz - 1)],
+                             len(cols))  # fmt: skip
+            per_field.append(first)
+        codes[name] = (np.column_stack(per_field).astype(np.int64), genres)
+    dims = [int((X_train.fields == f).sum()) + 1 for f in range(len(FIELDS))]
+    return X_train, X_test, y_train, y_test, codes, dims
+
+
+def metric(task, y_true, pred):
+    if task == "rating":
+        return root_mean_squared_error(y_true, pred)
+    return roc_auc_score(y_true, pred)
+
+
+# -- sklfi ---------------------------------------------------------------------
+def run_sklfi(model, task, data, epochs, batch):
+    X_train, X_test, y_train, y_test, _, _ = data
+    cls = getattr(sklfi, SKLFI[model] + ("Regressor" if task == "rating" else "Classifier"))
+    params = dict(embedding_dim=16, lr=1e-3, optimizer="adam", weight_decay=0.0,
+                  batch_size=batch, max_epochs=epochs, random_state=0)  # fmt: skip
+    names = cls().get_params()
+    if "hidden_layer_sizes" in names:
+        params["hidden_layer_sizes"] = (64, 32)
+    if "dropout" in names:
+        params["dropout"] = 0.0
+    if "attention_dim" in names:
+        params.update(attention_dim=16, attention_weight_decay=0.0)
+    est = cls(**params)
+    start = time.perf_counter()
+    est.fit(X_train, y_train)
+    fit_s = time.perf_counter() - start
+    predict = est.predict if task == "rating" else (lambda X: est.predict_proba(X)[:, 1])
+    pred_rates = {}
+    for b in (256, 4096):
+        est.net_.batch_size = b
+        start = time.perf_counter()
+        pred = predict(X_test)
+        pred_rates[b] = len(y_test) / (time.perf_counter() - start)
+    return fit_s, pred_rates, metric(task, y_test, pred)
+
+
+# -- pytorch-fm ----------------------------------------------------------------
+def run_torchfm(model, task, data, epochs, batch):
+    np.long = np.int64  # pytorch-fm still uses np.long, removed from numpy
+    from torchfm.model.afm import AttentionalFactorizationMachineModel
+    from torchfm.model.dfm import DeepFactorizationMachineModel
+    from torchfm.model.ffm import FieldAwareFactorizationMachineModel
+    from torchfm.model.fm import FactorizationMachineModel
+    from torchfm.model.nfm import NeuralFactorizationMachineModel
+    from torchfm.model.wd import WideAndDeepModel
+
+    _, _, y_train, y_test, codes, dims = data
+    torch.manual_seed(0)
+    net = {
+        "fm": lambda: FactorizationMachineModel(dims, 16),
+        "ffm": lambda: FieldAwareFactorizationMachineModel(dims, 16),
+        "afm": lambda: AttentionalFactorizationMachineModel(dims, 16, 16, (0, 0)),
+        "nfm": lambda: NeuralFactorizationMachineModel(dims, 16, (64, 32), (0, 0)),
+        "widedeep": lambda: WideAndDeepModel(dims, 16, (64, 32), 0),
+        "deepfm": lambda: DeepFactorizationMachineModel(dims, 16, (64, 32), 0),
+    }[model]()
+    scale = (lambda y: (y - 1) / 4) if task == "rating" else (lambda y: y)
+    x_train = torch.from_numpy(codes["train"][0])
+    target = torch.tensor(scale(y_train), dtype=torch.float32)
+    dataset = torch.utils.data.TensorDataset(x_train, target)
+    start = time.perf_counter()
+    loader = torch.utils.data.DataLoader(dataset, batch_size=batch, shuffle=True)
+    optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
+    criterion = torch.nn.MSELoss() if task == "rating" else torch.nn.BCELoss()
+    net.train()
+    for _ in range(epochs):
+        for fields, y in loader:
+            loss = criterion(net(fields), y)
+            net.zero_grad()
+            loss.backward()
+            optimizer.step()
+    fit_s = time.perf_counter() - start
+    net.eval()
+    x_test = torch.from_numpy(codes["test"][0])
+    pred_rates = {}
+    for b in (256, 4096):
+        start = time.perf_counter()
+        with torch.no_grad():
+            pred = torch.cat([net(x_test[i : i + b]) for i in range(0, len(x_test), b)])
+        pred_rates[b] = len(y_test) / (time.perf_counter() - start)
+    pred = pred.numpy() * 4 + 1 if task == "rating" else pred.numpy()
+    return fit_s, pred_rates, metric(task, y_test, pred)
+
+
+# -- DeepCTR-Torch -------------------------------------------------------------
+def run_deepctr(model, task, data, epochs, batch):
+    if model == "ffm":
+        return None
+    from deepctr_torch.inputs import SparseFeat, VarLenSparseFeat
+    from deepctr_torch.models import AFM, NFM, WDL, DeepFM
+
+    _, _, y_train, y_test, codes, dims = data
+    names = [f for f in FIELDS if f != "genres"]
+    cols = [SparseFeat(f, dims[FIELDS.index(f)], embedding_dim=16) for f in names]
+    cols.append(VarLenSparseFeat(SparseFeat("genres", dims[FIELDS.index("genres")] + 1,
+                                            embedding_dim=16), maxlen=6, combiner="sum"))  # fmt: skip
+
+    def inputs(split):
+        per_field, genres = codes[split]
+        x = {f: per_field[:, FIELDS.index(f)] for f in names}
+        x["genres"] = genres
+        return x
+
+    kind = "regression" if task == "rating" else "binary"
+    common = dict(task=kind, device="cpu", seed=0, l2_reg_embedding=0, l2_reg_linear=0)
+    net = {
+        "fm": lambda: DeepFM(cols, cols, dnn_hidden_units=(), **common),
+        "afm": lambda: AFM(cols, cols, attention_factor=16, l2_reg_att=0, **common),
+        "nfm": lambda: NFM(cols, cols, dnn_hidden_units=(64, 32), **common),
+        "widedeep": lambda: WDL(cols, cols, dnn_hidden_units=(64, 32), **common),
+        "deepfm": lambda: DeepFM(cols, cols, dnn_hidden_units=(64, 32), **common),
+    }[model]()
+    net.compile(torch.optim.Adam(net.parameters(), lr=1e-3),
+                "mse" if task == "rating" else "binary_crossentropy")  # fmt: skip
+    start = time.perf_counter()
+    net.fit(inputs("train"), y_train, batch_size=batch, epochs=epochs, verbose=0)
+    fit_s = time.perf_counter() - start
+    pred_rates = {}
+    for b in (256, 4096):
+        start = time.perf_counter()
+        pred = net.predict(inputs("test"), batch_size=b).ravel()
+        pred_rates[b] = len(y_test) / (time.perf_counter() - start)
+    return fit_s, pred_rates, metric(task, y_test, pred)
+
+
+RUNNERS = {"sklfi": run_sklfi, "pytorch-fm": run_torchfm, "deepctr-torch": run_deepctr}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--task", choices=["rating", "ctr"], default="rating")
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--models", default="fm,ffm,afm,nfm,widedeep,deepfm")
+    args = parser.parse_args()
+    torch.set_num_threads(2)
+    warnings.filterwarnings("ignore")
+    data = load(args.task)
+    n_train = data[0].shape[0]
+    rows = []
+    for model in args.models.split(","):
+        best = {}
+        for _ in range(args.repeat):  # A B C, A B C: interleaved
+            for lib, run in RUNNERS.items():
+                if lib != "sklfi" and model == "dlrm":
+                    continue
+                out = run(model, args.task, data, args.epochs, args.batch_size)
+                if out is None:
+                    continue
+                fit_s, pred, score = out
+                if lib not in best or fit_s < best[lib][0]:
+                    best[lib] = (fit_s, pred, score)
+        for lib, (fit_s, pred, score) in best.items():
+            rows.append({"model": model, "library": lib,
+                         "fit_rows_per_s": n_train * args.epochs / fit_s,
+                         "predict_rows_per_s_256": pred[256],
+                         "predict_rows_per_s_4096": pred[4096],
+                         "rmse" if args.task == "rating" else "roc_auc": score})  # fmt: skip
+        table = pd.DataFrame(rows)
+        print(table[table.model == model].to_string(index=False), flush=True)
+    table = pd.DataFrame(rows)
+    ours = table[table.library == "sklfi"].set_index("model")
+    print("\nratios sklfi / peer (above 1: sklfi faster)")
+    for lib in ("pytorch-fm", "deepctr-torch"):
+        peer = table[table.library == lib].set_index("model")
+        both = ours.index.intersection(peer.index)
+        ratio = pd.DataFrame({
+            "train": ours.loc[both, "fit_rows_per_s"] / peer.loc[both, "fit_rows_per_s"],
+            "predict@256": ours.loc[both, "predict_rows_per_s_256"]
+            / peer.loc[both, "predict_rows_per_s_256"],
+            "predict@4096": ours.loc[both, "predict_rows_per_s_4096"]
+            / peer.loc[both, "predict_rows_per_s_4096"],
+        })  # fmt: skip
+        print(f"\n{lib}\n{ratio.round(2).to_string()}")
+
+
+if __name__ == "__main__":
+    main()
