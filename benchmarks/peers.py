@@ -30,10 +30,25 @@ import sklfi
 from sklfi.datasets import load_movielens_100k
 from sklfi.preprocessing import MovieLensFeatures
 
-FIELDS = ["user_id", "gender", "age_bucket", "occupation", "zip3", "item_id",
-          "genres", "decade"]  # fmt: skip
-SKLFI = {"fm": "FM", "ffm": "FFM", "afm": "AFM", "nfm": "NFM",
-         "widedeep": "WideDeep", "deepfm": "DeepFM", "dlrm": "DLRM"}  # fmt: skip
+FIELDS = [
+    "user_id",
+    "gender",
+    "age_bucket",
+    "occupation",
+    "zip3",
+    "item_id",
+    "genres",
+    "decade",
+]
+SKLFI = {
+    "fm": "FM",
+    "ffm": "FFM",
+    "afm": "AFM",
+    "nfm": "NFM",
+    "widedeep": "WideDeep",
+    "deepfm": "DeepFM",
+    "dlrm": "DLRM",
+}
 
 
 def load(task):
@@ -63,9 +78,11 @@ def load(task):
                 rows = np.repeat(np.arange(block.shape[0]), lengths)
                 genres[rows[keep], pos[keep]] = block.indices[keep] + 1
             # first non-zero column, or an extra "none" code
-            first = np.where(np.diff(block.indptr) > 0,
-                             block.indices[np.minimum(block.indptr[:-1], block.nnz - 1)],
-                             len(cols))  # fmt: skip
+            first = np.where(
+                np.diff(block.indptr) > 0,
+                block.indices[np.minimum(block.indptr[:-1], block.nnz - 1)],
+                len(cols),
+            )
             per_field.append(first)
         codes[name] = (np.column_stack(per_field).astype(np.int64), genres)
     dims = [int((X_train.fields == f).sum()) + 1 for f in range(len(FIELDS))]
@@ -81,9 +98,18 @@ def metric(task, y_true, pred):
 # -- sklfi ---------------------------------------------------------------------
 def run_sklfi(model, task, data, epochs, batch):
     X_train, X_test, y_train, y_test, _, _ = data
-    cls = getattr(sklfi, SKLFI[model] + ("Regressor" if task == "rating" else "Classifier"))
-    params = dict(embedding_dim=16, lr=1e-3, optimizer="adam", weight_decay=0.0,
-                  batch_size=batch, max_epochs=epochs, random_state=0)  # fmt: skip
+    cls = getattr(
+        sklfi, SKLFI[model] + ("Regressor" if task == "rating" else "Classifier")
+    )
+    params = dict(
+        embedding_dim=16,
+        lr=1e-3,
+        optimizer="adam",
+        weight_decay=0.0,
+        batch_size=batch,
+        max_epochs=epochs,
+        random_state=0,
+    )
     names = cls().get_params()
     if "hidden_layer_sizes" in names:
         params["hidden_layer_sizes"] = (64, 32)
@@ -95,7 +121,9 @@ def run_sklfi(model, task, data, epochs, batch):
     start = time.perf_counter()
     est.fit(X_train, y_train)
     fit_s = time.perf_counter() - start
-    predict = est.predict if task == "rating" else (lambda X: est.predict_proba(X)[:, 1])
+    predict = (
+        est.predict if task == "rating" else (lambda X: est.predict_proba(X)[:, 1])
+    )
     pred_rates = {}
     for b in (256, 4096):
         est.net_.batch_size = b
@@ -163,8 +191,13 @@ def run_deepctr(model, task, data, epochs, batch):
     _, _, y_train, y_test, codes, dims = data
     names = [f for f in FIELDS if f != "genres"]
     cols = [SparseFeat(f, dims[FIELDS.index(f)], embedding_dim=16) for f in names]
-    cols.append(VarLenSparseFeat(SparseFeat("genres", dims[FIELDS.index("genres")] + 1,
-                                            embedding_dim=16), maxlen=6, combiner="sum"))  # fmt: skip
+    cols.append(
+        VarLenSparseFeat(
+            SparseFeat("genres", dims[FIELDS.index("genres")] + 1, embedding_dim=16),
+            maxlen=6,
+            combiner="sum",
+        )
+    )
 
     def inputs(split):
         per_field, genres = codes[split]
@@ -181,8 +214,10 @@ def run_deepctr(model, task, data, epochs, batch):
         "widedeep": lambda: WDL(cols, cols, dnn_hidden_units=(64, 32), **common),
         "deepfm": lambda: DeepFM(cols, cols, dnn_hidden_units=(64, 32), **common),
     }[model]()
-    net.compile(torch.optim.Adam(net.parameters(), lr=1e-3),
-                "mse" if task == "rating" else "binary_crossentropy")  # fmt: skip
+    net.compile(
+        torch.optim.Adam(net.parameters(), lr=1e-3),
+        "mse" if task == "rating" else "binary_crossentropy",
+    )
     start = time.perf_counter()
     net.fit(inputs("train"), y_train, batch_size=batch, epochs=epochs, verbose=0)
     fit_s = time.perf_counter() - start
@@ -223,11 +258,16 @@ def main():
                 if lib not in best or fit_s < best[lib][0]:
                     best[lib] = (fit_s, pred, score)
         for lib, (fit_s, pred, score) in best.items():
-            rows.append({"model": model, "library": lib,
-                         "fit_rows_per_s": n_train * args.epochs / fit_s,
-                         "predict_rows_per_s_256": pred[256],
-                         "predict_rows_per_s_4096": pred[4096],
-                         "rmse" if args.task == "rating" else "roc_auc": score})  # fmt: skip
+            rows.append(
+                {
+                    "model": model,
+                    "library": lib,
+                    "fit_rows_per_s": n_train * args.epochs / fit_s,
+                    "predict_rows_per_s_256": pred[256],
+                    "predict_rows_per_s_4096": pred[4096],
+                    "rmse" if args.task == "rating" else "roc_auc": score,
+                }
+            )
         table = pd.DataFrame(rows)
         print(table[table.model == model].to_string(index=False), flush=True)
     table = pd.DataFrame(rows)
@@ -236,13 +276,16 @@ def main():
     for lib in ("pytorch-fm", "deepctr-torch"):
         peer = table[table.library == lib].set_index("model")
         both = ours.index.intersection(peer.index)
-        ratio = pd.DataFrame({
-            "train": ours.loc[both, "fit_rows_per_s"] / peer.loc[both, "fit_rows_per_s"],
-            "predict@256": ours.loc[both, "predict_rows_per_s_256"]
-            / peer.loc[both, "predict_rows_per_s_256"],
-            "predict@4096": ours.loc[both, "predict_rows_per_s_4096"]
-            / peer.loc[both, "predict_rows_per_s_4096"],
-        })  # fmt: skip
+        ratio = pd.DataFrame(
+            {
+                "train": ours.loc[both, "fit_rows_per_s"]
+                / peer.loc[both, "fit_rows_per_s"],
+                "predict@256": ours.loc[both, "predict_rows_per_s_256"]
+                / peer.loc[both, "predict_rows_per_s_256"],
+                "predict@4096": ours.loc[both, "predict_rows_per_s_4096"]
+                / peer.loc[both, "predict_rows_per_s_4096"],
+            }
+        )
         print(f"\n{lib}\n{ratio.round(2).to_string()}")
 
 

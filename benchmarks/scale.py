@@ -37,9 +37,19 @@ def child(n_rows, model, batch_size):
     est.fit(X, y)
     fit_s = time.perf_counter() - start
     peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
-    print(json.dumps({"rows": n_rows, "model": model, "nnz": int(X.nnz),
-                      "generate_s": generate_s, "fit_s": fit_s,
-                      "rows_per_s": n_rows / fit_s, "peak_rss_gb": peak_gb}))  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "rows": n_rows,
+                "model": model,
+                "nnz": int(X.nnz),
+                "generate_s": generate_s,
+                "fit_s": fit_s,
+                "rows_per_s": n_rows / fit_s,
+                "peak_rss_gb": peak_gb,
+            }
+        )
+    )
 
 
 def main():
@@ -57,16 +67,27 @@ def main():
     for model in args.models.split(","):
         for rows in args.rows.split(","):
             out = subprocess.run(
-                [sys.executable, __file__, "--child", rows, model,
-                 "--batch-size", str(args.batch_size)],
-                capture_output=True, text=True, check=True,
-            )  # fmt: skip
+                [
+                    sys.executable,
+                    __file__,
+                    "--child",
+                    rows,
+                    model,
+                    "--batch-size",
+                    str(args.batch_size),
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
             results.append(json.loads(out.stdout.strip().splitlines()[-1]))
             r = results[-1]
-            print(f"{model:7s} {r['rows']:>11,} rows  nnz {r['nnz']:>12,}  "
-                  f"generate {r['generate_s']:6.1f} s  fit {r['fit_s']:7.1f} s  "
-                  f"{r['rows_per_s']:>9,.0f} rows/s  peak RSS {r['peak_rss_gb']:.2f} GB",
-                  flush=True)  # fmt: skip
+            print(
+                f"{model:7s} {r['rows']:>11,} rows  nnz {r['nnz']:>12,}  "
+                f"generate {r['generate_s']:6.1f} s  fit {r['fit_s']:7.1f} s  "
+                f"{r['rows_per_s']:>9,.0f} rows/s  peak RSS {r['peak_rss_gb']:.2f} GB",
+                flush=True,
+            )
     try:
         import matplotlib
 

@@ -51,8 +51,7 @@ def reference_frame(ml):
     return df
 
 
-FIELDS = ["user_id", "item_id", "gender", "age_bucket", "occupation", "zip3",
-          "decade"]  # fmt: skip
+FIELDS = ["user_id", "item_id", "gender", "age_bucket", "occupation", "zip3", "decade"]
 
 
 def main():

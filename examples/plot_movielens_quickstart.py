@@ -31,9 +31,10 @@ genres = items[ml.genres].to_numpy().astype(bool)
 items = items.assign(genres=[list(np.array(ml.genres)[g]) for g in genres])
 df = ml.ratings.merge(ml.users, on="user_id").merge(items, on="item_id")
 df["age_bucket"] = pd.cut(
-    df.age, [0, 17, 24, 34, 44, 49, 55, np.inf],
+    df.age,
+    [0, 17, 24, 34, 44, 49, 55, np.inf],
     labels=["<18", "18-24", "25-34", "35-44", "45-49", "50-55", "56+"],
-)  # fmt: skip
+)
 df = df.set_index(ml.ratings.index)
 
 encoder = FieldEncoder(

@@ -38,9 +38,12 @@ search.fit(ratings, ratings.rating)
 # %%
 # RMSE of each combination, best first.
 table = pd.DataFrame(search.cv_results_)[
-    ["param_movielensfeatures__groups", "param_deepfmregressor__embedding_dim",
-     "mean_test_score"]
-]  # fmt: skip
+    [
+        "param_movielensfeatures__groups",
+        "param_deepfmregressor__embedding_dim",
+        "mean_test_score",
+    ]
+]
 table["rmse"] = -table.pop("mean_test_score")
 print(table.sort_values("rmse").to_string(index=False))
 print("best:", search.best_params_)

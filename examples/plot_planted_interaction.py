@@ -41,8 +41,10 @@ for name, model in models.items():
         roc_auc_score(y[rows], model.predict_proba(X[rows])[:, 1])
         for rows in (test_seen, unseen)
     ]
-    print(f"{name:20s} AUC seen pairs {scores[name][0]:.3f}, "
-          f"unseen pairs {scores[name][1]:.3f}")  # fmt: skip
+    print(
+        f"{name:20s} AUC seen pairs {scores[name][0]:.3f}, "
+        f"unseen pairs {scores[name][1]:.3f}"
+    )
 
 # %%
 fig, ax = plt.subplots(figsize=(6, 3))

@@ -15,23 +15,38 @@ from torch.utils.data import Dataset, Subset
 
 from .nn import SparseBatch
 
-__all__ = ["BatchIterator", "CSRDataset", "sparse_batch"]
+__all__ = ["BatchIterator", "CSRDataset", "sparse_batch", "sparse_batches"]
+
+
+def sparse_batches(
+    X: sp.csr_matrix, rows: np.ndarray, batch_size: int, chunk: int = 64
+):
+    """Yield ``(SparseBatch, batch_rows)`` for consecutive batches of ``rows``.
+
+    The non-zeros of ``chunk`` batches are gathered with a few numpy calls at
+    once; each batch is then a zero-copy slice of them. Column indices keep
+    the CSR matrix's integer dtype, values its float dtype.
+    """
+    for first in range(0, len(rows), batch_size * chunk):
+        part = rows[first : first + batch_size * chunk]
+        starts = X.indptr[part]
+        counts = X.indptr[part + 1] - starts
+        offsets = np.r_[0, np.cumsum(counts)]
+        take = np.arange(offsets[-1]) + np.repeat(starts - offsets[:-1], counts)
+        idx = torch.from_numpy(X.indices[take])
+        val = torch.from_numpy(X.data[take])
+        local = torch.from_numpy(np.repeat(np.arange(len(part)) % batch_size, counts))
+        cuts = offsets[np.r_[np.arange(0, len(part), batch_size), len(part)]].tolist()
+        for k, start in enumerate(range(0, len(part), batch_size)):
+            lo, hi = cuts[k], cuts[k + 1]
+            n_rows = min(batch_size, len(part) - start)
+            batch = SparseBatch(idx[lo:hi], val[lo:hi], local[lo:hi], n_rows)
+            yield batch, part[start : start + n_rows]
 
 
 def sparse_batch(X: sp.csr_matrix, rows: np.ndarray) -> SparseBatch:
-    """The non-zeros of ``X[rows]`` as a :class:`~sklfi.nn.SparseBatch`."""
-    starts = X.indptr[rows]
-    counts = X.indptr[rows + 1] - starts
-    ends = np.cumsum(counts)
-    take = np.arange(ends[-1] if len(rows) else 0) + np.repeat(
-        starts - ends + counts, counts
-    )
-    return SparseBatch(
-        idx=torch.from_numpy(X.indices[take].astype(np.int64)),
-        val=torch.from_numpy(X.data[take]),
-        row=torch.from_numpy(np.repeat(np.arange(len(rows)), counts)),
-        n_rows=len(rows),
-    )
+    """The non-zeros of ``X[rows]`` as one :class:`~sklfi.nn.SparseBatch`."""
+    return next(sparse_batches(X, np.asarray(rows), max(len(rows), 1)))[0]
 
 
 class CSRDataset(Dataset):
@@ -59,12 +74,16 @@ class CSRDataset(Dataset):
     def __len__(self):
         return self.X.shape[0]
 
+    def batches(self, rows, batch_size):
+        """Yield ``(SparseBatch, y)`` for consecutive batches of ``rows``."""
+        for batch, part in sparse_batches(self.X, rows, batch_size):
+            if self.sample_weight is not None:
+                batch.sample_weight = self.sample_weight[part]
+            yield batch, (None if self.y is None else self.y[part])
+
     def __getitems__(self, rows):
         rows = np.asarray(rows, dtype=np.int64)
-        batch = sparse_batch(self.X, rows)
-        if self.sample_weight is not None:
-            batch.sample_weight = self.sample_weight[rows]
-        return batch, (None if self.y is None else self.y[rows])
+        return next(self.batches(rows, max(len(rows), 1)))
 
     def __getitem__(self, i):
         return self.__getitems__([i])
@@ -100,5 +119,4 @@ class BatchIterator:
         rows = self.rows
         if self.shuffle:
             rows = rows[torch.randperm(len(rows)).numpy()]
-        for start in range(0, len(rows), self.batch_size):
-            yield self.dataset.__getitems__(rows[start : start + self.batch_size])
+        yield from self.dataset.batches(rows, self.batch_size)

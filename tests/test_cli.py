@@ -14,8 +14,21 @@ from sklfi.cli import main
     [("rating", "rmse"), ("ctr", "roc_auc"), ("next-item", "mean_rank")],
 )
 def test_compare_writes_csv_and_png(tmp_path, movielens, task, metric, capsys):
-    code = main(["compare", "--task", task, "--models", "FM,dlrm", "--epochs", "1",
-                 "--max-users", "40", "--out", str(tmp_path)])  # fmt: skip
+    code = main(
+        [
+            "compare",
+            "--task",
+            task,
+            "--models",
+            "FM,dlrm",
+            "--epochs",
+            "1",
+            "--max-users",
+            "40",
+            "--out",
+            str(tmp_path),
+        ]
+    )
     assert code == 0
     stem = "results_" + task.replace("-", "_")
     results = pd.read_csv(tmp_path / f"{stem}.csv")
@@ -32,6 +45,10 @@ def test_compare_rejects_unknown_model(tmp_path, movielens, capsys):
 
 
 def test_python_dash_m_entry_point():
-    out = subprocess.run([sys.executable, "-m", "sklfi", "compare", "--help"],
-                         capture_output=True, text=True, check=True)  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-m", "sklfi", "compare", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert "--task {rating,ctr,next-item}" in out.stdout

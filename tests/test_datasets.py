@@ -97,8 +97,14 @@ def test_load_libffm(tmp_path):
 def test_make_hashed_ctr():
     from sklfi.datasets import make_hashed_ctr
 
-    X, y = make_hashed_ctr(n_samples=3000, n_features=10_000, n_fields=6,
-                           n_multi_valued=2, items_per_row=3, random_state=0)  # fmt: skip
+    X, y = make_hashed_ctr(
+        n_samples=3000,
+        n_features=10_000,
+        n_fields=6,
+        n_multi_valued=2,
+        items_per_row=3,
+        random_state=0,
+    )
     csr = X.tocsr()
     assert X.shape == (3000, 10_000) and csr.dtype == np.float32
     assert csr.has_canonical_format
@@ -107,6 +113,7 @@ def test_make_hashed_ctr():
     assert np.all(per_field[:6] == 1)  # one id per categorical field
     assert 2.0 < per_field[6:].mean() <= 3.0  # multi-valued: ~3, minus repeats
     assert 0.2 < y.mean() < 0.8
-    X2, y2 = make_hashed_ctr(n_samples=3000, n_features=10_000, n_fields=6,
-                             random_state=0)  # fmt: skip
+    X2, y2 = make_hashed_ctr(
+        n_samples=3000, n_features=10_000, n_fields=6, random_state=0
+    )
     np.testing.assert_array_equal(y2, y)

@@ -43,12 +43,18 @@ def test_encodes_each_kind(df):
     )
     names = enc.get_feature_names_out().tolist()
     assert names == [
-        "user=u1", "user=u2",
-        "genres=Action", "genres=Comedy", "genres=Drama",
-        "tags=a", "tags=b", "tags=c",
+        "user=u1",
+        "user=u2",
+        "genres=Action",
+        "genres=Comedy",
+        "genres=Drama",
+        "tags=a",
+        "tags=b",
+        "tags=c",
         "age",
-        "active=False", "active=True",
-    ]  # fmt: skip
+        "active=False",
+        "active=True",
+    ]
     dense = X.tocsr().toarray()
     mean, std = np.mean([20, 30, 50]), np.std([20, 30, 50])
     expected = np.array(

@@ -20,6 +20,7 @@ from sklfi.nn import (
     bi_interaction,
     pairwise_dots,
     pairwise_products,
+    row_sum,
 )
 
 # 4 fields: categorical (5 columns), multi-valued (6), numeric (1), categorical (3)
@@ -64,10 +65,10 @@ def test_sparse_batch_is_the_csr_slice_of_the_rows():
 def test_fm_equals_naive_pairwise_sum():
     X = random_rows()
     model = FM(X.shape[1], embedding_dim=5).double()
-    torch.nn.init.normal_(model.linear.weight.weight)
-    model.linear.bias.data.fill_(0.3)
-    w = model.linear.weight.weight.detach().numpy()[:, 0]
-    V = model.embedding.weight.weight.detach().numpy()
+    torch.nn.init.normal_(model.embedding.weight[:, 5])  # the linear weights
+    model.bias.data.fill_(0.3)
+    w = model.embedding.weight.detach().numpy()[:, 5]
+    V = model.embedding.weight.detach().numpy()[:, :5]
     out = model(batch(X)).detach().numpy()[:, 0]
     for r in range(X.shape[0]):
         nz = nonzeros(X, r)
@@ -81,7 +82,7 @@ def test_ffm_equals_naive_pairwise_sum():
     X = random_rows(seed=1)
     n_fields = FIELDS.max() + 1
     model = FFM(torch.from_numpy(FIELDS), n_fields, embedding_dim=3).double()
-    W = model.embedding.weight.weight.detach().numpy().reshape(-1, n_fields, 3)
+    W = model.embedding.weight.detach().numpy()[:, :-1].reshape(-1, n_fields, 3)
     out = model(batch(X)).detach().numpy()[:, 0]
     for r in range(X.shape[0]):
         nz = nonzeros(X, r)
@@ -102,7 +103,7 @@ def test_ffm_float32_matches_float64():
 def test_field_embedding_sums_value_scaled_vectors_per_field():
     X = random_rows(seed=3)
     emb = FieldEmbedding(torch.from_numpy(FIELDS), 4, n_fields=4).double()
-    V = emb.weight.weight.detach().numpy()
+    V = emb.weight.detach().numpy()
     out = emb(batch(X)).detach().numpy()
     for r in range(X.shape[0]):
         expected = np.zeros((4, 4))
@@ -115,7 +116,7 @@ def test_bi_interaction_is_sum_of_pairwise_products_per_row():
     X = random_rows(seed=3)
     x = batch(X)
     v = torch.randn(len(x.idx), 4, dtype=torch.float64)
-    out = bi_interaction(v, x)
+    out = bi_interaction(row_sum(v, x), row_sum(v.square(), x))
     for r in range(X.shape[0]):
         mine = v[x.row == r]
         expected = sum(
@@ -132,12 +133,12 @@ def test_multi_output_shape_and_empty_rows(model_cls):
         model = model_cls(X.shape[1], 4, n_outputs=3)
     else:
         model = model_cls(torch.from_numpy(FIELDS), 4, 4, n_outputs=3)
-    torch.nn.init.normal_(model.linear.bias)
+    torch.nn.init.normal_(model.bias)
     out = model(batch(X, torch.float32))
     assert out.shape == (X.shape[0], 3)
     # a row without non-zeros predicts the bias
-    torch.testing.assert_close(out[-1], model.linear.bias)
-    torch.testing.assert_close(out[-2], model.linear.bias)
+    torch.testing.assert_close(out[-1], model.bias)
+    torch.testing.assert_close(out[-2], model.bias)
 
 
 def naive_field_embeddings(X, V, r, n_fields=4):
@@ -177,7 +178,7 @@ def test_afm_equals_naive_formula():
     torch.manual_seed(0)
     model = AFM(torch.from_numpy(FIELDS), 4, embedding_dim=3, attention_dim=4)
     model = model.double().eval()
-    V = model.embedding.weight.weight.detach().numpy()
+    V = model.embedding.weight.detach().numpy()[:, :3]  # then linear weights, 0
     W = model.attention.hidden.weight.detach().numpy()
     b = model.attention.hidden.bias.detach().numpy()
     h = model.attention.score.weight.detach().numpy()[0]
@@ -198,7 +199,7 @@ def test_deepfm_fm_part_equals_naive_fm():
     last = model.deep[-1]
     torch.nn.init.zeros_(last.weight)
     torch.nn.init.zeros_(last.bias)  # the deep part now adds 0
-    V = model.embedding.weight.weight.detach().numpy()
+    V = model.embedding.weight.detach().numpy()[:, :3]
     out = model(batch(X)).detach().numpy()[:, 0]
     for r in range(X.shape[0]):
         expected = sum(
@@ -211,9 +212,13 @@ def test_deepfm_fm_part_equals_naive_fm():
 def test_deepfm_deep_part_reads_the_field_embeddings():
     X = random_rows(seed=7)
     model = DeepFM(torch.from_numpy(FIELDS), 4, embedding_dim=3).double().eval()
+    torch.nn.init.normal_(model.embedding.weight[:, 3])  # linear weights
     x = batch(X)
-    fm = model.linear(x) + model.readout(bi_interaction(model.embedding.entries(x), x))
-    deep = model.deep(model.embedding(x).flatten(1))
+    e = model.embedding.entries(x)
+    v, w = e[:, :3], e[:, 3:]
+    pairs = bi_interaction(row_sum(v, x), row_sum(v.square(), x))
+    fm = model.bias + row_sum(w, x) + pairs.sum(1, keepdim=True)
+    deep = model.deep(model.embedding.pool(v, x).flatten(1))
     torch.testing.assert_close(model(x), fm + deep)
 
 
@@ -230,7 +235,7 @@ def test_dlrm_dot_interaction_equals_naive_formula():
     model = DLRM(torch.from_numpy(FIELDS), 4, numeric_fields=[2], embedding_dim=3)
     model = model.double().eval()
     x = batch(X)
-    V = model.embedding.weight.weight.detach().numpy()
+    V = model.embedding.weight.detach().numpy()
     z = model.bottom(torch.from_numpy(X.toarray()[:, [11]])).detach().numpy()
     top_in = []
     for r in range(X.shape[0]):

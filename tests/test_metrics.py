@@ -75,13 +75,20 @@ class ItemScore(ClassifierMixin, BaseEstimator):
 
 def test_scorer_in_grid_search():
     # in every query the relevant item has the largest id
-    X = pd.DataFrame({"user_id": np.repeat(np.arange(8), 3),
-                      "timestamp": 0, "item_id": np.tile([1, 2, 3], 8)})  # fmt: skip
+    X = pd.DataFrame(
+        {
+            "user_id": np.repeat(np.arange(8), 3),
+            "timestamp": 0,
+            "item_id": np.tile([1, 2, 3], 8),
+        }
+    )
     y = np.tile([0, 0, 1], 8)
     search = GridSearchCV(
-        ItemScore(), {"sign": [-1, 1]}, cv=GroupKFold(2),
+        ItemScore(),
+        {"sign": [-1, 1]},
+        cv=GroupKFold(2),
         scoring=make_ranking_scorer("mean_rank"),
-    )  # fmt: skip
+    )
     search.fit(X, y, groups=X.user_id)
     assert search.best_params_ == {"sign": 1}
     assert search.best_score_ == -1.0

@@ -43,7 +43,7 @@ def test_wide_and_deep_crosses_memorise_the_pair(planted, crosses, expected_auc)
     else:
         assert auc >= expected_auc
         assert est.crosser_.field_names_[-1] == "publisher x advertiser"
-        n_wide = est.net_.module_.wide.weight.num_embeddings
+        n_wide = est.net_.module_.embedding.weight.shape[0]
         assert n_wide == est.n_features_in_ + 20 * 20  # every pair was seen
 
 

@@ -157,8 +157,9 @@ def test_unknown_ids_and_missing_side_rows(small):
     row2 = np.flatnonzero(r.user_id == 2)[0]
     assert block(X, "gender")[row2].nnz == 0  # user 2 has no side row
     assert block(X, "user_id")[row2].nnz == 1
-    new = pd.DataFrame({"user_id": [999, 1], "item_id": [50, 99999],
-                        "timestamp": [0, 2_000_000_000]})  # fmt: skip
+    new = pd.DataFrame(
+        {"user_id": [999, 1], "item_id": [50, 99999], "timestamp": [0, 2_000_000_000]}
+    )
     Xn = mlf.transform(new)
     assert Xn.shape == (2, X.shape[1])
     assert block(Xn, "user_id")[0].nnz == 0 and block(Xn, "history")[0].nnz == 0
@@ -199,8 +200,12 @@ def test_composes_with_every_estimator(small, model):
         assert pipe.predict(test).shape == (len(test),)
     if model == "DLRM":
         assert est.numeric_fields_ == (
-            "age", "year", "user_mean_rating", "user_genre_rating", "user_genre_share"
-        )  # fmt: skip
+            "age",
+            "year",
+            "user_mean_rating",
+            "user_genre_rating",
+            "user_genre_share",
+        )
 
 
 def test_grid_search_over_feature_groups(small):

@@ -39,8 +39,9 @@ def test_leave_last_out(events):
 
 
 def test_sample_negatives(events):
-    X, y = sample_negatives(events, n_negatives=3, items=[10, 11, 12, 13],
-                            random_state=0)  # fmt: skip
+    X, y = sample_negatives(
+        events, n_negatives=3, items=[10, 11, 12, 13], random_state=0
+    )
     assert len(X) == len(y) == 4 * len(events)
     assert list(X.columns) == ["user_id", "item_id", "timestamp"]
     np.testing.assert_array_equal(y[:4], [1, 0, 0, 0])
@@ -48,15 +49,17 @@ def test_sample_negatives(events):
     assert np.all(X.item_id[y == 0].to_numpy() != positives[y == 0])
     assert set(X.item_id[y == 0]) <= {10, 11, 12, 13}
     np.testing.assert_array_equal(X.user_id, np.repeat(events.user_id, 4))
-    X2, _ = sample_negatives(events, n_negatives=3, items=[10, 11, 12, 13],
-                             random_state=0)  # fmt: skip
+    X2, _ = sample_negatives(
+        events, n_negatives=3, items=[10, 11, 12, 13], random_state=0
+    )
     pd.testing.assert_frame_equal(X, X2)
 
 
 def test_negatives_are_uniform_over_other_items():
     events = pd.DataFrame({"user_id": [1], "item_id": [2], "timestamp": [0]})
-    X, y = sample_negatives(events, n_negatives=30000, items=[1, 2, 3, 4],
-                            random_state=0)  # fmt: skip
+    X, y = sample_negatives(
+        events, n_negatives=30000, items=[1, 2, 3, 4], random_state=0
+    )
     counts = X.item_id[y == 0].value_counts(normalize=True)
     assert set(counts.index) == {1, 3, 4}
     np.testing.assert_allclose(counts.to_numpy(), 1 / 3, atol=0.02)

@@ -6,12 +6,13 @@ from .layers import (
     DenseFeatures,
     FeatureEmbedding,
     FieldEmbedding,
-    LinearTerm,
     Readout,
     SparseBatch,
     bi_interaction,
     pairwise_dots,
     pairwise_products,
+    row_sum,
+    with_squares,
 )
 from .models import AFM, DLRM, FFM, FM, NFM, DeepFM, WideDeep
 
@@ -28,10 +29,11 @@ __all__ = [
     "MLP",
     "FeatureEmbedding",
     "FieldEmbedding",
-    "LinearTerm",
     "Readout",
     "SparseBatch",
     "bi_interaction",
+    "row_sum",
+    "with_squares",
     "pairwise_dots",
     "pairwise_products",
 ]

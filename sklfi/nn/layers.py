@@ -20,7 +20,6 @@ __all__ = [
     "DenseFeatures",
     "FeatureEmbedding",
     "FieldEmbedding",
-    "LinearTerm",
     "MLP",
     "Readout",
     "SparseBatch",
@@ -29,6 +28,7 @@ __all__ = [
     "pairwise_dots",
     "pairwise_products",
     "row_sum",
+    "with_squares",
 ]
 
 
@@ -73,48 +73,52 @@ def row_sum(v: Tensor, x: SparseBatch) -> Tensor:
     return out.index_add_(0, x.row, v)
 
 
-class LinearTerm(nn.Module):
-    """First-order term ``b + sum_i w_i x_i``: ``(B, K)``."""
-
-    def __init__(self, n_features: int, n_outputs: int = 1):
-        super().__init__()
-        self.weight = nn.Embedding(n_features, n_outputs)
-        nn.init.zeros_(self.weight.weight)
-        self.bias = nn.Parameter(torch.zeros(n_outputs))
-
-    def forward(self, x: SparseBatch) -> Tensor:
-        return row_sum(self.weight(x.idx) * x.val.unsqueeze(-1), x) + self.bias
-
-
 class FeatureEmbedding(nn.Module):
-    """Value-scaled embedding ``x_i v_i`` of every non-zero: ``(N, D)``.
+    """Value-scaled weights of every non-zero: ``x_i [v_i, w_i]``, ``(N, D + K)``.
+
+    One table holds, for every column ``i``, a vector ``v_i`` (``D`` values,
+    normal initialisation) and ``K`` linear weights ``w_i`` (zeros), so a
+    single lookup serves the interactions and the linear term. The lookup is
+    an ``index_select``, whose gradient is one ``index_add``.
 
     Parameters
     ----------
     n_features : int
     embedding_dim : int
-    init_std : float
-        Standard deviation of the normal initialisation.
+        ``D``.
+    n_linear : int, default=0
+        ``K``, the linear weights per column (the number of outputs, or 0).
+    init_std : float, default=0.01
+        Standard deviation of the vectors' normal initialisation.
     """
 
-    def __init__(self, n_features: int, embedding_dim: int, init_std: float = 0.01):
+    def __init__(
+        self,
+        n_features: int,
+        embedding_dim: int,
+        n_linear: int = 0,
+        init_std: float = 0.01,
+    ):
         super().__init__()
-        self.weight = nn.Embedding(n_features, embedding_dim)
-        nn.init.normal_(self.weight.weight, std=init_std)
+        self.embedding_dim, self.n_linear = embedding_dim, n_linear
+        weight = torch.zeros(n_features, embedding_dim + n_linear)
+        nn.init.normal_(weight[:, :embedding_dim], std=init_std)
+        self.weight = nn.Parameter(weight)
 
     def entries(self, x: SparseBatch) -> Tensor:
-        return self.weight(x.idx) * x.val.unsqueeze(-1)
+        return self.weight.index_select(0, x.idx) * x.val.unsqueeze(-1)
 
     forward = entries
 
 
 class FieldEmbedding(FeatureEmbedding):
-    """Per-field sums of value-scaled embeddings: ``(B, F, D)``.
+    """Per-field sums of value-scaled weights: ``(B, F, D + K)``.
 
     The embedding of field ``f`` is ``e_f = sum_{i in f} x_i v_i``: the vector
     of the active category of a categorical field, the sum over the items of a
     multi-valued field (give values ``1/n`` for a mean), ``x v`` for a numeric
-    field, and zero when the row has no non-zero in the field.
+    field, and zero when the row has no non-zero in the field. The last ``K``
+    values are the per-field sums of the linear terms ``x_i w_i``.
 
     Parameters
     ----------
@@ -122,7 +126,8 @@ class FieldEmbedding(FeatureEmbedding):
         Field id of every column.
     embedding_dim : int
     n_fields : int
-    init_std : float
+    n_linear : int, default=0
+    init_std : float, default=0.01
     """
 
     def __init__(
@@ -130,9 +135,10 @@ class FieldEmbedding(FeatureEmbedding):
         field_index: Tensor,
         embedding_dim: int,
         n_fields: int,
+        n_linear: int = 0,
         init_std: float = 0.01,
     ):
-        super().__init__(len(field_index), embedding_dim, init_std)
+        super().__init__(len(field_index), embedding_dim, n_linear, init_std)
         self.n_fields = n_fields
         self.register_buffer("field_of", field_index.long().clone())
 
@@ -146,14 +152,21 @@ class FieldEmbedding(FeatureEmbedding):
         return self.pool(self.entries(x), x)
 
 
-def bi_interaction(v: Tensor, x: SparseBatch) -> Tensor:
-    """Sum of the element-wise products of all pairs of non-zeros of a row.
+def bi_interaction(total: Tensor, total_sq: Tensor) -> Tensor:
+    """Sum of the element-wise products of all pairs of vectors of a row.
 
-    ``sum_{i<j} v_i * v_j = ((sum_i v_i)^2 - sum_i v_i^2) / 2`` in ``O(N D)``,
-    for entry embeddings ``v`` (N, D): ``(B, D)``. Summed over ``D`` it is FM's
+    ``sum_{i<j} v_i * v_j = ((sum_i v_i)^2 - sum_i v_i^2) / 2``, from the sum
+    ``total`` and the sum of squares ``total_sq`` of the row's vectors (both
+    ``(B, D)``), so the pairs cost ``O(N D)``. Summed over ``D`` it is FM's
     second-order term; as a vector it is NFM's Bi-Interaction pooling.
     """
-    return 0.5 * (row_sum(v, x).square() - row_sum(v.square(), x))
+    return 0.5 * (total.square() - total_sq)
+
+
+def with_squares(e: Tensor, dim: int) -> Tensor:
+    """``[e, e[:, :dim]^2]``: entries and the squares of their vectors, to sum
+    both in one pass."""
+    return torch.cat([e, e[:, :dim].square()], 1)
 
 
 def pair_indices(n_fields: int, device=None) -> tuple[Tensor, Tensor]:

@@ -2,7 +2,10 @@
 :class:`~sklfi.nn.SparseBatch` to logits ``(B, K)``.
 
 Each module is a composition of the blocks in :mod:`sklfi.nn.layers`; none
-knows about sklearn or skorch.
+knows about sklearn or skorch. The linear weights live in the last ``K``
+columns of the embedding table, so one lookup and one summation (an
+``index_add``) per batch serve the linear term, the field embeddings and
+the FM sums alike.
 """
 
 from __future__ import annotations
@@ -16,13 +19,13 @@ from .layers import (
     DenseFeatures,
     FeatureEmbedding,
     FieldEmbedding,
-    LinearTerm,
     Readout,
     SparseBatch,
     bi_interaction,
     pairwise_dots,
     pairwise_products,
     row_sum,
+    with_squares,
 )
 
 __all__ = ["AFM", "DLRM", "DeepFM", "FFM", "FM", "NFM", "WideDeep"]
@@ -43,13 +46,15 @@ class FM(nn.Module):
 
     def __init__(self, n_features: int, embedding_dim: int = 8, n_outputs: int = 1):
         super().__init__()
-        self.linear = LinearTerm(n_features, n_outputs)
-        self.embedding = FeatureEmbedding(n_features, embedding_dim)
+        self.embedding = FeatureEmbedding(n_features, embedding_dim, n_outputs)
+        self.bias = nn.Parameter(torch.zeros(n_outputs))
         self.readout = Readout(embedding_dim, n_outputs)
 
     def forward(self, x: SparseBatch) -> Tensor:
-        v = self.embedding(x)  # (N, D)
-        return self.linear(x) + self.readout(bi_interaction(v, x))
+        D, K = self.embedding.embedding_dim, self.embedding.n_linear
+        e = self.embedding(x)  # (N, D + K)
+        total, linear, total_sq = row_sum(with_squares(e, D), x).split([D, K, D], 1)
+        return self.bias + linear + self.readout(bi_interaction(total, total_sq))
 
 
 class FFM(nn.Module):
@@ -77,20 +82,24 @@ class FFM(nn.Module):
         n_outputs: int = 1,
     ):
         super().__init__()
-        n_features = len(field_index)
         self.n_fields, self.embedding_dim = n_fields, embedding_dim
-        self.linear = LinearTerm(n_features, n_outputs)
-        self.embedding = FieldEmbedding(field_index, n_fields * embedding_dim, n_fields)
+        self.embedding = FieldEmbedding(
+            field_index, n_fields * embedding_dim, n_fields, n_outputs
+        )
+        self.bias = nn.Parameter(torch.zeros(n_outputs))
         self.readout = Readout(embedding_dim, n_outputs)
 
     def forward(self, x: SparseBatch) -> Tensor:
-        F, D = self.n_fields, self.embedding_dim
-        w = self.embedding.entries(x).view(-1, F, D)  # x_i w_{i,g}: (N, F, D)
-        E = self.embedding.pool(w, x)  # (B, F, F, D)
-        cross = (E * E.transpose(1, 2)).sum((1, 2))  # (B, D)
+        F, D, K = self.n_fields, self.embedding_dim, self.embedding.n_linear
+        e = self.embedding.entries(x)  # (N, F D + K): x_i w_{i,g} and x_i w_i
+        w = e[:, : F * D].view(-1, F, D)
         own = w[torch.arange(len(w), device=w.device), self.embedding.field_of[x.idx]]
-        self_pairs = row_sum(own.square(), x)  # (B, D)
-        return self.linear(x) + self.readout(0.5 * (cross - self_pairs))
+        pooled = self.embedding.pool(torch.cat([e, own.square()], 1), x)
+        E, linear, own_sq = pooled.split([F * D, K, D], 2)
+        E = E.reshape(-1, F, F, D)  # E[b, f, g] = sum_{i in f} x_i w_{i,g}
+        cross = (E * E.transpose(1, 2)).sum((1, 2))  # (B, D)
+        pairs = 0.5 * (cross - own_sq.sum(1))
+        return self.bias + linear.sum(1) + self.readout(pairs)
 
 
 class AFM(nn.Module):
@@ -120,19 +129,25 @@ class AFM(nn.Module):
         n_outputs: int = 1,
     ):
         super().__init__()
-        self.linear = LinearTerm(len(field_index), n_outputs)
-        self.embedding = FieldEmbedding(field_index, embedding_dim, n_fields)
+        self.embedding = FieldEmbedding(field_index, embedding_dim, n_fields, n_outputs)
+        self.bias = nn.Parameter(torch.zeros(n_outputs))
         self.dropout = nn.Dropout(dropout)
         self.attention = AttentionPooling(embedding_dim, attention_dim)
         self.projection = nn.Linear(embedding_dim, n_outputs, bias=False)
 
+    def _fields(self, x: SparseBatch) -> tuple[Tensor, Tensor]:
+        D = self.embedding.embedding_dim
+        pooled = self.embedding(x)  # (B, F, D + K)
+        return pooled[..., :D], pooled[..., D:].sum(1)
+
     def pair_weights(self, x: SparseBatch) -> Tensor:
         """Attention weight of every field pair, ``(B, P)``."""
-        return self.attention.weights(pairwise_products(self.embedding(x)))
+        return self.attention.weights(pairwise_products(self._fields(x)[0]))
 
     def forward(self, x: SparseBatch) -> Tensor:
-        pairs = self.dropout(pairwise_products(self.embedding(x)))
-        return self.linear(x) + self.projection(self.attention(pairs))
+        fields, linear = self._fields(x)
+        pairs = self.dropout(pairwise_products(fields))
+        return self.bias + linear + self.projection(self.attention(pairs))
 
 
 class WideDeep(nn.Module):
@@ -167,8 +182,8 @@ class WideDeep(nn.Module):
         n_outputs: int = 1,
     ):
         super().__init__()
-        self.wide = LinearTerm(len(field_index), n_outputs)
-        self.embedding = FieldEmbedding(field_index, embedding_dim, n_fields)
+        self.embedding = FieldEmbedding(field_index, embedding_dim, n_fields, n_outputs)
+        self.bias = nn.Parameter(torch.zeros(n_outputs))
         self.register_buffer("deep_fields", torch.as_tensor(deep_fields).long())
         self.deep = MLP(
             len(deep_fields) * embedding_dim,
@@ -179,8 +194,10 @@ class WideDeep(nn.Module):
         )
 
     def forward(self, x: SparseBatch) -> Tensor:
-        e = self.embedding(x)[:, self.deep_fields]
-        return self.wide(x) + self.deep(e.flatten(1))
+        D = self.embedding.embedding_dim
+        pooled = self.embedding(x)  # (B, F, D + K)
+        wide = self.bias + pooled[..., D:].sum(1)
+        return wide + self.deep(pooled[:, self.deep_fields, :D].flatten(1))
 
 
 class DeepFM(nn.Module):
@@ -211,17 +228,21 @@ class DeepFM(nn.Module):
         n_outputs: int = 1,
     ):
         super().__init__()
-        self.linear = LinearTerm(len(field_index), n_outputs)
-        self.embedding = FieldEmbedding(field_index, embedding_dim, n_fields)
+        self.embedding = FieldEmbedding(field_index, embedding_dim, n_fields, n_outputs)
+        self.bias = nn.Parameter(torch.zeros(n_outputs))
         self.readout = Readout(embedding_dim, n_outputs)
         self.deep = MLP(
             n_fields * embedding_dim, hidden_layer_sizes, dropout, batch_norm, n_outputs
         )
 
     def forward(self, x: SparseBatch) -> Tensor:
-        v = self.embedding.entries(x)  # (N, D)
-        fm = self.linear(x) + self.readout(bi_interaction(v, x))
-        return fm + self.deep(self.embedding.pool(v, x).flatten(1))
+        D, K = self.embedding.embedding_dim, self.embedding.n_linear
+        e = self.embedding.entries(x)
+        pooled = self.embedding.pool(with_squares(e, D), x)  # (B, F, 2 D + K)
+        fields, linear, squares = pooled.split([D, K, D], 2)
+        pairs = bi_interaction(fields.sum(1), squares.sum(1))
+        fm = self.bias + linear.sum(1) + self.readout(pairs)
+        return fm + self.deep(fields.flatten(1))
 
 
 class NFM(nn.Module):
@@ -251,8 +272,8 @@ class NFM(nn.Module):
         n_outputs: int = 1,
     ):
         super().__init__()
-        self.linear = LinearTerm(n_features, n_outputs)
-        self.embedding = FeatureEmbedding(n_features, embedding_dim)
+        self.embedding = FeatureEmbedding(n_features, embedding_dim, n_outputs)
+        self.bias = nn.Parameter(torch.zeros(n_outputs))
         self.pooling_norm = nn.BatchNorm1d(embedding_dim) if batch_norm else None
         self.dropout = nn.Dropout(dropout)
         self.mlp = MLP(
@@ -260,10 +281,13 @@ class NFM(nn.Module):
         )
 
     def forward(self, x: SparseBatch) -> Tensor:
-        h = bi_interaction(self.embedding(x), x)
+        D, K = self.embedding.embedding_dim, self.embedding.n_linear
+        e = self.embedding(x)
+        total, linear, total_sq = row_sum(with_squares(e, D), x).split([D, K, D], 1)
+        h = bi_interaction(total, total_sq)
         if self.pooling_norm is not None:
             h = self.pooling_norm(h)
-        return self.linear(x) + self.mlp(self.dropout(h))
+        return self.bias + linear + self.mlp(self.dropout(h))
 
 
 class DLRM(nn.Module):
