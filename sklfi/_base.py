@@ -29,7 +29,7 @@ from skorch.dataset import ValidSplit
 from skorch.utils import is_dataset, to_tensor
 from torch import nn
 
-from ._data import BatchIterator, CSRDataset
+from ._data import BatchIterator, CSRDataset, sparse_batches
 from ._fields import FieldMatrix, Fields
 
 #: Optimizers by name. Adam, AdamW and SGD run "fused" (one kernel for all
@@ -246,22 +246,22 @@ class _BaseEstimator(BaseEstimator):
         """Raw model outputs (logits or scaled values), shape (n, K), numpy."""
         check_is_fitted(self, "net_")
         X = self._validate(X, reset=False)
-        n = X.shape[0]
-        # Every batch gets the same number of rows (empty rows pad the last):
-        # float32 matrix products differ in the last bits between batch
-        # sizes, and a row's prediction must not depend on its neighbours.
-        pad = -n % self.net_.batch_size
-        if pad:
-            empty = sp.csr_matrix((pad, X.shape[1]), dtype=X.dtype)
-            X = sp.vstack([X, empty], format="csr")
-        with _own_rng(self.net_.device):  # the DataLoader draws a seed
-            out = self.net_.forward(CSRDataset(X), training=False)[:n]
-        return out.detach().numpy().astype(np.float64)
+        with torch.no_grad():
+            out = [self.net_.module_(batch) for batch in self._module_batches(X)]
+        return torch.cat(out)[: X.shape[0]].cpu().numpy().astype(np.float64)
 
     def _module_batches(self, X):
-        """Yield the batches of a validated CSR ``X`` on the net's device, for
-        inspecting the trained module."""
-        for batch, _ in self.net_.get_iterator(CSRDataset(X), training=False):
+        """Batches of a validated CSR ``X`` on the net's device, with the
+        module in evaluation mode.
+
+        Every batch has the same number of rows (empty rows pad the last):
+        float32 matrix products differ in the last bits between batch sizes,
+        and a row's prediction must not depend on its neighbours.
+        """
+        self.net_.module_.eval()
+        size = self.net_.batch_size
+        for batch, _ in sparse_batches(X, np.arange(X.shape[0]), size):
+            batch.n_rows = size
             yield batch.to(self.net_.device)
 
     def __sklearn_tags__(self):

@@ -34,13 +34,15 @@ def sparse_batches(
         offsets = np.r_[0, np.cumsum(counts)]
         take = np.arange(offsets[-1]) + np.repeat(starts - offsets[:-1], counts)
         idx = torch.from_numpy(X.indices[take])
-        val = torch.from_numpy(X.data[take])
+        val = X.data[take]
+        val = None if np.all(val == 1) else torch.from_numpy(val)
         local = torch.from_numpy(np.repeat(np.arange(len(part)) % batch_size, counts))
         cuts = offsets[np.r_[np.arange(0, len(part), batch_size), len(part)]].tolist()
         for k, start in enumerate(range(0, len(part), batch_size)):
             lo, hi = cuts[k], cuts[k + 1]
             n_rows = min(batch_size, len(part) - start)
-            batch = SparseBatch(idx[lo:hi], val[lo:hi], local[lo:hi], n_rows)
+            part_val = None if val is None else val[lo:hi]
+            batch = SparseBatch(idx[lo:hi], part_val, local[lo:hi], n_rows)
             yield batch, part[start : start + n_rows]
 
 

@@ -103,12 +103,12 @@ class _AFM(_BaseEstimator):
         return [("attention.*", {"weight_decay": self.attention_weight_decay})]
 
     def _after_fit(self, X):
-        module = self.net_.module_
-        module.eval()
-        total = 0.0
+        total, seen = 0.0, 0
         with torch.no_grad():
             for batch in self._module_batches(X):
-                total = total + module.pair_weights(batch).sum(0).cpu()
+                weights = self.net_.module_.pair_weights(batch)
+                weights = weights[: X.shape[0] - seen]  # the last batch is padded
+                total, seen = total + weights.sum(0).cpu(), seen + len(weights)
         names = self.field_names_
         i, j = np.triu_indices(len(names), k=1)
         pairs = pd.MultiIndex.from_arrays(

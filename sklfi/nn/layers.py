@@ -40,8 +40,9 @@ class SparseBatch:
     ----------
     idx : LongTensor of shape (N,)
         Column of every non-zero.
-    val : FloatTensor of shape (N,)
-        Its value.
+    val : FloatTensor of shape (N,) or None
+        Its value; ``None`` when every value is 1 (one-hot data), which
+        spares a multiplication per lookup.
     row : LongTensor of shape (N,)
         Its row in the batch, ``0..B-1``.
     n_rows : int
@@ -51,7 +52,7 @@ class SparseBatch:
     """
 
     idx: Tensor
-    val: Tensor
+    val: Tensor | None
     row: Tensor
     n_rows: int
     sample_weight: Tensor | None = None
@@ -60,10 +61,12 @@ class SparseBatch:
         return self.n_rows
 
     def to(self, device) -> SparseBatch:
-        move = None if self.sample_weight is None else self.sample_weight.to(device)
+        def move(t):
+            return None if t is None else t.to(device)
+
         return SparseBatch(
-            self.idx.to(device), self.val.to(device), self.row.to(device),
-            self.n_rows, move,
+            move(self.idx), move(self.val), move(self.row), self.n_rows,
+            move(self.sample_weight),
         )  # fmt: skip
 
 
@@ -106,7 +109,8 @@ class FeatureEmbedding(nn.Module):
         self.weight = nn.Parameter(weight)
 
     def entries(self, x: SparseBatch) -> Tensor:
-        return self.weight.index_select(0, x.idx) * x.val.unsqueeze(-1)
+        w = self.weight.index_select(0, x.idx)
+        return w if x.val is None else w * x.val.unsqueeze(-1)
 
     forward = entries
 
@@ -250,8 +254,9 @@ class DenseFeatures(nn.Module):
 
     def forward(self, x: SparseBatch) -> Tensor:
         flat = x.row * (self.n_dense + 1) + self.slot[x.idx]
-        out = x.val.new_zeros(x.n_rows * (self.n_dense + 1))
-        out = out.index_add_(0, flat, x.val).view(x.n_rows, self.n_dense + 1)
+        val = torch.ones(len(x.idx), device=x.idx.device) if x.val is None else x.val
+        out = val.new_zeros(x.n_rows * (self.n_dense + 1))
+        out = out.index_add_(0, flat, val).view(x.n_rows, self.n_dense + 1)
         return out[:, : self.n_dense]
 
 

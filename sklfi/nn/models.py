@@ -94,11 +94,10 @@ class FFM(nn.Module):
         e = self.embedding.entries(x)  # (N, F D + K): x_i w_{i,g} and x_i w_i
         w = e[:, : F * D].view(-1, F, D)
         own = w[torch.arange(len(w), device=w.device), self.embedding.field_of[x.idx]]
-        pooled = self.embedding.pool(torch.cat([e, own.square()], 1), x)
-        E, linear, own_sq = pooled.split([F * D, K, D], 2)
+        E, linear = self.embedding.pool(e, x).split([F * D, K], 2)
         E = E.reshape(-1, F, F, D)  # E[b, f, g] = sum_{i in f} x_i w_{i,g}
         cross = (E * E.transpose(1, 2)).sum((1, 2))  # (B, D)
-        pairs = 0.5 * (cross - own_sq.sum(1))
+        pairs = 0.5 * (cross - row_sum(own.square(), x))
         return self.bias + linear.sum(1) + self.readout(pairs)
 
 
