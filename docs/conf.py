@@ -21,6 +21,19 @@ extensions = [
 
 autosummary_generate = True
 autodoc_default_options = {"members": True, "inherited-members": True}
+
+
+def _skip_foreign(app, what, name, obj, skip, options):
+    """Document sklfi's own members only, not those sklearn, skorch or torch
+    classes contribute (their docstrings refer to their own sites)."""
+    module = getattr(obj, "__module__", None) or ""
+    if module.split(".")[0] in ("sklearn", "skorch", "torch"):
+        return True
+    return None
+
+
+def setup(app):
+    app.connect("autodoc-skip-member", _skip_foreign)
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 numpydoc_xref_param_type = False

@@ -8,12 +8,12 @@ user's history as of each event among the features; then rank the held-out
 movie among all 1,682 movies. Lower mean rank is better; HR@10 and NDCG@10
 count the hits in the top 10.
 
-This example uses 150 users and 3 epochs; ``sklfi compare --task next-item``
+This example uses 100 users and 2 epochs; ``sklfi compare --task next-item``
 runs the full data.
 """
 
 from sklfi.compare import compare_models, plot_results
 
-results = compare_models("next-item", max_users=150, epochs=3, verbose=False)
+results = compare_models("next-item", max_users=100, epochs=2, verbose=False)
 print(results.round(4).to_string(index=False))
 plot_results(results, "next-item")

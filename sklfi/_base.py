@@ -415,7 +415,7 @@ default="{optimizer}"
     n_iter_no_change : int, default={n_iter_no_change}
         Patience of early stopping, in epochs.
     callbacks : list of skorch callbacks or (name, callback) tuples, default=None
-        Extra skorch callbacks, e.g. :class:`skorch.callbacks.LRScheduler`.
+        Extra skorch callbacks, e.g. ``skorch.callbacks.LRScheduler``.
     random_state : int, RandomState instance or None, default=None
         Seed of weight initialisation, shuffling, dropout and the validation
         split; an int makes ``fit`` reproducible.
@@ -438,7 +438,7 @@ n_features_in_ : int
         Number of columns seen in ``fit``.
     feature_names_in_ : ndarray of str
         Column names seen in ``fit``, when ``X`` was a DataFrame.
-    fields_ : ndarray of shape (n_features_in_,)
+    fields_ : ndarray of shape (`n_features_in_`,)
         Field id of every column.
     field_names_ : tuple of str
         Name of every field.

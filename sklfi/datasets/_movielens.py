@@ -91,6 +91,7 @@ def load_movielens_100k(data_home=None, download_if_missing=True) -> Bunch:
             ``folds[0]`` for split u1, or ``cv=data.folds`` in
             :func:`~sklearn.model_selection.cross_val_score`.
         DESCR : str
+            The data set's README.
 
     Raises
     ------
