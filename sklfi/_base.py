@@ -261,8 +261,7 @@ class _BaseEstimator(BaseEstimator):
         self.net_.module_.eval()
         size = self.net_.batch_size
         for batch, _ in sparse_batches(X, np.arange(X.shape[0]), size):
-            batch.n_rows = size
-            yield batch.to(self.net_.device)
+            yield batch.padded(size).to(self.net_.device)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -37,13 +37,16 @@ def sparse_batches(
         val = X.data[take]
         val = None if np.all(val == 1) else torch.from_numpy(val)
         local = torch.from_numpy(np.repeat(np.arange(len(part)) % batch_size, counts))
+        # each row's first non-zero, counted from its batch's first one
+        firsts = np.repeat(offsets[: len(part) : batch_size], batch_size)[: len(part)]
+        starts = torch.from_numpy((offsets[:-1] - firsts).astype(X.indices.dtype))
         cuts = offsets[np.r_[np.arange(0, len(part), batch_size), len(part)]].tolist()
         for k, start in enumerate(range(0, len(part), batch_size)):
             lo, hi = cuts[k], cuts[k + 1]
-            n_rows = min(batch_size, len(part) - start)
+            end = min(start + batch_size, len(part))
             part_val = None if val is None else val[lo:hi]
-            batch = SparseBatch(idx[lo:hi], part_val, local[lo:hi], n_rows)
-            yield batch, part[start : start + n_rows]
+            batch = SparseBatch(idx[lo:hi], part_val, local[lo:hi], starts[start:end])
+            yield batch, part[start:end]
 
 
 def sparse_batch(X: sp.csr_matrix, rows: np.ndarray) -> SparseBatch:

@@ -21,6 +21,7 @@ from sklfi.nn import (
     pairwise_dots,
     pairwise_products,
     row_sum,
+    segment_sum,
 )
 
 # 4 fields: categorical (5 columns), multi-valued (6), numeric (1), categorical (3)
@@ -44,7 +45,8 @@ def random_rows(n_rows=7, seed=0):
 
 def batch(X, dtype=torch.float64):
     x = sparse_batch(X.astype(np.float32), np.arange(X.shape[0]))
-    x.val = x.val.to(dtype)
+    if x.val is not None:
+        x.val = x.val.to(dtype)
     return x
 
 
@@ -59,6 +61,7 @@ def test_sparse_batch_is_the_csr_slice_of_the_rows():
     assert x.idx.tolist() == [0, 1, 3]
     assert x.val.tolist() == [1.0, 2.0, 3.0]
     assert x.row.tolist() == [0, 2, 2]  # the empty row 1 has no entry
+    assert x.offsets.tolist() == [0, 1, 1]
     assert len(x) == x.n_rows == 3
 
 
@@ -248,3 +251,58 @@ def test_dlrm_dot_interaction_equals_naive_formula():
     # "cat" concatenates the same vectors instead
     cat = DLRM(torch.from_numpy(FIELDS), 4, [2], 3, interaction="cat").double()
     assert cat.top[0].in_features == 4 * 3
+
+
+@pytest.mark.parametrize("model_cls", [FFM, DeepFM, AFM])
+def test_field_order_of_columns_does_not_matter(model_cls):
+    # Columns of one field need not be contiguous: shuffle them and the
+    # per-field pooling must give the same output.
+    X = random_rows(seed=5)
+    perm = np.random.default_rng(0).permutation(len(FIELDS))
+    torch.manual_seed(0)
+    model = model_cls(torch.from_numpy(FIELDS), 4, 4).double()
+    shuffled = model_cls(torch.from_numpy(FIELDS[perm]), 4, 4).double()
+    shuffled.load_state_dict(model.state_dict())
+    shuffled.embedding.weight.data = model.embedding.weight.data[perm]
+    shuffled.embedding.field_of = torch.from_numpy(FIELDS[perm])
+    shuffled.eval(), model.eval()
+    torch.testing.assert_close(
+        shuffled(batch(X[:, perm].tocsr())), model(batch(X)), atol=1e-12, rtol=0
+    )
+
+
+@pytest.mark.parametrize("model_cls", [FM, FFM, DeepFM])
+def test_padding_and_all_empty_batches(model_cls):
+    X = random_rows(seed=6)
+    if model_cls is FM:
+        model = model_cls(X.shape[1], 4).double()
+    else:
+        model = model_cls(torch.from_numpy(FIELDS), 4, 4).double()
+    model.eval()
+    x = batch(X)
+    padded = x.padded(X.shape[0] + 3)
+    assert padded.offsets.tolist()[-3:] == [len(x.idx)] * 3
+    out = model(padded)
+    torch.testing.assert_close(out[: X.shape[0]], model(x))
+    empty = batch(sp.csr_matrix((4, len(FIELDS))))
+    assert len(empty.idx) == 0 and empty.offsets.tolist() == [0] * 4
+    torch.testing.assert_close(out[X.shape[0] :], model(empty)[:3])
+    if model_cls is not DeepFM:  # (DeepFM's MLP adds its own biases)
+        torch.testing.assert_close(model(empty), model.bias.expand(4, 1))
+
+
+@pytest.mark.parametrize("lookup", [False, True])
+def test_segment_sum_values_and_gradients(lookup):
+    # segments [0, 2), [2, 2) (empty) and [2, 5)
+    offsets, segment = torch.tensor([0, 2, 2]), torch.tensor([0, 0, 2, 2, 2])
+    val = torch.rand(5, dtype=torch.float64)
+    idx = torch.tensor([3, 1, 1, 0, 3]) if lookup else None
+    v = torch.randn(4 if lookup else 5, 3, dtype=torch.float64, requires_grad=True)
+    rows = v[idx] if lookup else v
+    naive = torch.stack(
+        [(val[segment == s, None] * rows[segment == s]).sum(0) for s in range(3)]
+    )
+    torch.testing.assert_close(segment_sum(v, offsets, segment, idx, val), naive)
+    assert torch.autograd.gradcheck(
+        lambda w: segment_sum(w, offsets, segment, idx, val), (v,)
+    )

@@ -12,7 +12,7 @@ from .layers import (
     pairwise_dots,
     pairwise_products,
     row_sum,
-    with_squares,
+    segment_sum,
 )
 from .models import AFM, DLRM, FFM, FM, NFM, DeepFM, WideDeep
 
@@ -33,7 +33,7 @@ __all__ = [
     "SparseBatch",
     "bi_interaction",
     "row_sum",
-    "with_squares",
+    "segment_sum",
     "pairwise_dots",
     "pairwise_products",
 ]

@@ -28,25 +28,27 @@ __all__ = [
     "pairwise_dots",
     "pairwise_products",
     "row_sum",
-    "with_squares",
+    "segment_sum",
 ]
 
 
 @dataclass
 class SparseBatch:
-    """The non-zeros of ``B`` rows of a sparse matrix.
+    """The non-zeros of ``B`` rows of a sparse matrix, in CSR order.
 
     Attributes
     ----------
-    idx : LongTensor of shape (N,)
+    idx : IntTensor or LongTensor of shape (N,)
         Column of every non-zero.
     val : FloatTensor of shape (N,) or None
         Its value; ``None`` when every value is 1 (one-hot data), which
         spares a multiplication per lookup.
-    row : LongTensor of shape (N,)
-        Its row in the batch, ``0..B-1``.
-    n_rows : int
-        ``B``; rows may have no non-zero at all.
+    row : Tensor of shape (N,)
+        Its row in the batch, ``0..B-1`` (non-decreasing).
+    offsets : Tensor of shape (B,)
+        Position of every row's first non-zero (CSR ``indptr`` without its
+        last entry), in ``idx``'s dtype; an empty row repeats the next
+        row's offset.
     sample_weight : FloatTensor of shape (B,) or None
         Weights of the rows in the loss (used by the training loop only).
     """
@@ -54,35 +56,96 @@ class SparseBatch:
     idx: Tensor
     val: Tensor | None
     row: Tensor
-    n_rows: int
+    offsets: Tensor
     sample_weight: Tensor | None = None
+
+    @property
+    def n_rows(self) -> int:
+        """``B``; rows may have no non-zero at all."""
+        return len(self.offsets)
 
     def __len__(self) -> int:
         return self.n_rows
+
+    def padded(self, n_rows: int) -> SparseBatch:
+        """The batch with empty rows appended up to ``n_rows`` rows."""
+        extra = self.offsets.new_full((n_rows - self.n_rows,), len(self.idx))
+        return SparseBatch(
+            self.idx, self.val, self.row, torch.cat([self.offsets, extra]),
+            self.sample_weight,
+        )  # fmt: skip
 
     def to(self, device) -> SparseBatch:
         def move(t):
             return None if t is None else t.to(device)
 
         return SparseBatch(
-            move(self.idx), move(self.val), move(self.row), self.n_rows,
+            move(self.idx), move(self.val), move(self.row), move(self.offsets),
             move(self.sample_weight),
         )  # fmt: skip
 
 
+class _BagSum(torch.autograd.Function):
+    """``out[s] = sum_{n in s} val_n * weight[idx_n]`` over consecutive segments.
+
+    The forward pass is one ``embedding_bag`` (a fused, multi-threaded kernel
+    several times faster on CPU than a gather and an ``index_add_``); the
+    backward pass scatters with ``index_add_``, which on CPU is cheaper than
+    ``embedding_bag``'s own backward (that sorts the indices).
+    """
+
+    @staticmethod
+    def forward(ctx, weight, idx, val, offsets, segment):
+        ctx.save_for_backward(idx, val, segment)
+        ctx.n_weights = len(weight)
+        if idx is None:  # the rows of ``weight`` themselves, in order
+            idx = torch.arange(len(weight), device=weight.device, dtype=offsets.dtype)
+        return nn.functional.embedding_bag(
+            idx, weight, offsets, mode="sum", per_sample_weights=val
+        )
+
+    @staticmethod
+    def backward(ctx, grad):
+        idx, val, segment = ctx.saved_tensors
+        g = grad.index_select(0, segment)
+        if val is not None:
+            g = g * val.unsqueeze(-1)
+        if idx is not None:
+            g = g.new_zeros(ctx.n_weights, g.shape[1]).index_add_(0, idx, g)
+        return g, None, None, None, None
+
+
+def segment_sum(
+    v: Tensor,
+    offsets: Tensor,
+    segment: Tensor,
+    idx: Tensor | None = None,
+    val: Tensor | None = None,
+) -> Tensor:
+    """Sums over consecutive segments of non-zeros: ``(S, C)``.
+
+    Without ``idx``, sums the rows of ``v`` (N, C); with ``idx`` (N,), the
+    rows ``v[idx]`` (a lookup in a table ``v``), each scaled by ``val`` when
+    given. Segment ``s`` starts at ``offsets[s]`` and ends where the next one
+    starts; an empty segment sums to zero. ``segment`` (N,) is the segment of
+    every non-zero, non-decreasing.
+    """
+    return _BagSum.apply(v, idx, val, offsets, segment)
+
+
 def row_sum(v: Tensor, x: SparseBatch) -> Tensor:
-    """Sum the entry values ``v`` (N, ...) of each row: ``(B, ...)``."""
-    out = v.new_zeros(x.n_rows, *v.shape[1:])
-    return out.index_add_(0, x.row, v)
+    """Sum the entry values ``v`` (N, C) of each row: ``(B, C)``."""
+    return segment_sum(v, x.offsets, x.row)
 
 
 class FeatureEmbedding(nn.Module):
-    """Value-scaled weights of every non-zero: ``x_i [v_i, w_i]``, ``(N, D + K)``.
+    """Weights ``[v_i, w_i]`` of every column, looked up per non-zero.
 
     One table holds, for every column ``i``, a vector ``v_i`` (``D`` values,
     normal initialisation) and ``K`` linear weights ``w_i`` (zeros), so a
-    single lookup serves the interactions and the linear term. The lookup is
-    an ``index_select``, whose gradient is one ``index_add``.
+    single lookup serves the interactions and the linear term. Lookups that
+    end in a sum are one ``embedding_bag`` (lookup, value scaling and sum in
+    one kernel; its gradient is a scatter into the table).
 
     Parameters
     ----------
@@ -109,10 +172,23 @@ class FeatureEmbedding(nn.Module):
         self.weight = nn.Parameter(weight)
 
     def entries(self, x: SparseBatch) -> Tensor:
+        """``x_i [v_i, w_i]`` of every non-zero: ``(N, D + K)``."""
         w = self.weight.index_select(0, x.idx)
         return w if x.val is None else w * x.val.unsqueeze(-1)
 
-    forward = entries
+    def forward(self, x: SparseBatch) -> Tensor:
+        """Row sums ``sum_i x_i [v_i, w_i]``: ``(B, D + K)``."""
+        return segment_sum(self.weight, x.offsets, x.row, x.idx, x.val)
+
+    def square_sum(self, x: SparseBatch) -> Tensor:
+        """Row sums of the squared vectors ``sum_i x_i^2 v_i^2``: ``(B, D)``.
+
+        With :meth:`forward` it gives :func:`bi_interaction`.
+        """
+        v = self.weight[:, : self.embedding_dim].index_select(0, x.idx)
+        if x.val is not None:
+            v = v * x.val.unsqueeze(-1)
+        return row_sum(v.square(), x)
 
 
 class FieldEmbedding(FeatureEmbedding):
@@ -146,14 +222,35 @@ class FieldEmbedding(FeatureEmbedding):
         self.n_fields = n_fields
         self.register_buffer("field_of", field_index.long().clone())
 
-    def pool(self, v: Tensor, x: SparseBatch) -> Tensor:
-        """Sum the entry values ``v`` (N, ...) per row and field: (B, F, ...)."""
+    def slots(self, x: SparseBatch) -> tuple[Tensor, Tensor | None, Tensor]:
+        """Group the non-zeros by (row, field), slot ``row F + field``.
+
+        Returns the slot of every non-zero in grouped order, ``order`` (the
+        permutation of the non-zeros that groups them, or ``None`` when CSR
+        order already does, as when every field's columns precede the next
+        field's) and the offsets of the ``B F`` groups.
+        """
         slot = x.row * self.n_fields + self.field_of[x.idx]
-        out = v.new_zeros(x.n_rows * self.n_fields, *v.shape[1:])
-        return out.index_add_(0, slot, v).view(x.n_rows, self.n_fields, *v.shape[1:])
+        order = None
+        if len(slot) > 1 and bool((slot[1:] < slot[:-1]).any()):
+            slot, order = torch.sort(slot, stable=True)
+        counts = torch.bincount(slot, minlength=x.n_rows * self.n_fields)
+        return slot, order, (counts.cumsum(0) - counts).to(x.offsets.dtype)
+
+    def pool(self, v: Tensor, x: SparseBatch) -> Tensor:
+        """Sum the entry values ``v`` (N, C) per row and field: (B, F, C)."""
+        slot, order, offsets = self.slots(x)
+        if order is not None:
+            v = v[order]
+        return segment_sum(v, offsets, slot).view(x.n_rows, self.n_fields, -1)
 
     def forward(self, x: SparseBatch) -> Tensor:
-        return self.pool(self.entries(x), x)
+        slot, order, offsets = self.slots(x)
+        idx, val = x.idx, x.val
+        if order is not None:
+            idx, val = idx[order], (None if val is None else val[order])
+        pooled = segment_sum(self.weight, offsets, slot, idx, val)
+        return pooled.view(x.n_rows, self.n_fields, -1)
 
 
 def bi_interaction(total: Tensor, total_sq: Tensor) -> Tensor:
@@ -165,12 +262,6 @@ def bi_interaction(total: Tensor, total_sq: Tensor) -> Tensor:
     second-order term; as a vector it is NFM's Bi-Interaction pooling.
     """
     return 0.5 * (total.square() - total_sq)
-
-
-def with_squares(e: Tensor, dim: int) -> Tensor:
-    """``[e, e[:, :dim]^2]``: entries and the squares of their vectors, to sum
-    both in one pass."""
-    return torch.cat([e, e[:, :dim].square()], 1)
 
 
 def pair_indices(n_fields: int, device=None) -> tuple[Tensor, Tensor]:

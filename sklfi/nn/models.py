@@ -3,9 +3,9 @@
 
 Each module is a composition of the blocks in :mod:`sklfi.nn.layers`; none
 knows about sklearn or skorch. The linear weights live in the last ``K``
-columns of the embedding table, so one lookup and one summation (an
-``index_add``) per batch serve the linear term, the field embeddings and
-the FM sums alike.
+columns of the embedding table, so one ``embedding_bag`` per batch (lookup
+and sum in one kernel) serves the linear term, the field embeddings and the
+FM sums alike.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from .layers import (
     pairwise_dots,
     pairwise_products,
     row_sum,
-    with_squares,
 )
 
 __all__ = ["AFM", "DLRM", "DeepFM", "FFM", "FM", "NFM", "WideDeep"]
@@ -52,9 +51,9 @@ class FM(nn.Module):
 
     def forward(self, x: SparseBatch) -> Tensor:
         D, K = self.embedding.embedding_dim, self.embedding.n_linear
-        e = self.embedding(x)  # (N, D + K)
-        total, linear, total_sq = row_sum(with_squares(e, D), x).split([D, K, D], 1)
-        return self.bias + linear + self.readout(bi_interaction(total, total_sq))
+        total, linear = self.embedding(x).split([D, K], 1)
+        pairs = bi_interaction(total, self.embedding.square_sum(x))
+        return self.bias + linear + self.readout(pairs)
 
 
 class FFM(nn.Module):
@@ -88,15 +87,18 @@ class FFM(nn.Module):
         )
         self.bias = nn.Parameter(torch.zeros(n_outputs))
         self.readout = Readout(embedding_dim, n_outputs)
+        self.register_buffer("dims", torch.arange(embedding_dim), persistent=False)
 
     def forward(self, x: SparseBatch) -> Tensor:
         F, D, K = self.n_fields, self.embedding_dim, self.embedding.n_linear
-        e = self.embedding.entries(x)  # (N, F D + K): x_i w_{i,g} and x_i w_i
-        w = e[:, : F * D].view(-1, F, D)
-        own = w[torch.arange(len(w), device=w.device), self.embedding.field_of[x.idx]]
-        E, linear = self.embedding.pool(e, x).split([F * D, K], 2)
+        E, linear = self.embedding(x).split([F * D, K], 2)
         E = E.reshape(-1, F, F, D)  # E[b, f, g] = sum_{i in f} x_i w_{i,g}
         cross = (E * E.transpose(1, 2)).sum((1, 2))  # (B, D)
+        # x_i w_{i,f_i}: each non-zero's vector for its own field
+        own_cols = self.embedding.field_of[x.idx, None] * D + self.dims
+        own = self.embedding.weight[x.idx[:, None], own_cols]
+        if x.val is not None:
+            own = own * x.val.unsqueeze(-1)
         pairs = 0.5 * (cross - row_sum(own.square(), x))
         return self.bias + linear.sum(1) + self.readout(pairs)
 
@@ -236,10 +238,8 @@ class DeepFM(nn.Module):
 
     def forward(self, x: SparseBatch) -> Tensor:
         D, K = self.embedding.embedding_dim, self.embedding.n_linear
-        e = self.embedding.entries(x)
-        pooled = self.embedding.pool(with_squares(e, D), x)  # (B, F, 2 D + K)
-        fields, linear, squares = pooled.split([D, K, D], 2)
-        pairs = bi_interaction(fields.sum(1), squares.sum(1))
+        fields, linear = self.embedding(x).split([D, K], 2)  # (B, F, D), (B, F, K)
+        pairs = bi_interaction(fields.sum(1), self.embedding.square_sum(x))
         fm = self.bias + linear.sum(1) + self.readout(pairs)
         return fm + self.deep(fields.flatten(1))
 
@@ -281,9 +281,8 @@ class NFM(nn.Module):
 
     def forward(self, x: SparseBatch) -> Tensor:
         D, K = self.embedding.embedding_dim, self.embedding.n_linear
-        e = self.embedding(x)
-        total, linear, total_sq = row_sum(with_squares(e, D), x).split([D, K, D], 1)
-        h = bi_interaction(total, total_sq)
+        total, linear = self.embedding(x).split([D, K], 1)
+        h = bi_interaction(total, self.embedding.square_sum(x))
         if self.pooling_norm is not None:
             h = self.pooling_norm(h)
         return self.bias + linear + self.mlp(self.dropout(h))
