@@ -98,11 +98,8 @@ class _BagSum(torch.autograd.Function):
     def forward(ctx, weight, idx, val, offsets, segment):
         ctx.save_for_backward(idx, val, segment)
         ctx.n_weights = len(weight)
-        if idx is None:  # the rows of ``weight`` themselves, in order
-            idx = torch.arange(len(weight), device=weight.device, dtype=offsets.dtype)
-        return nn.functional.embedding_bag(
-            idx, weight, offsets, mode="sum", per_sample_weights=val
-        )
+        # detached, so that embedding_bag skips the buffers of its own backward
+        return _bag(weight.detach(), idx, val, offsets)
 
     @staticmethod
     def backward(ctx, grad):
@@ -113,6 +110,14 @@ class _BagSum(torch.autograd.Function):
         if idx is not None:
             g = g.new_zeros(ctx.n_weights, g.shape[1]).index_add_(0, idx, g)
         return g, None, None, None, None
+
+
+def _bag(weight, idx, val, offsets):
+    if idx is None:  # the rows of ``weight`` themselves, in order
+        idx = torch.arange(len(weight), device=weight.device, dtype=offsets.dtype)
+    return nn.functional.embedding_bag(
+        idx, weight, offsets, mode="sum", per_sample_weights=val
+    )
 
 
 def segment_sum(
@@ -130,7 +135,10 @@ def segment_sum(
     starts; an empty segment sums to zero. ``segment`` (N,) is the segment of
     every non-zero, non-decreasing.
     """
-    return _BagSum.apply(v, idx, val, offsets, segment)
+    if v.requires_grad and torch.is_grad_enabled():
+        return _BagSum.apply(v, idx, val, offsets, segment)
+    # detached, so that embedding_bag skips the buffers of a backward pass
+    return _bag(v.detach(), idx, val, offsets)
 
 
 def row_sum(v: Tensor, x: SparseBatch) -> Tensor:
@@ -143,9 +151,11 @@ class FeatureEmbedding(nn.Module):
 
     One table holds, for every column ``i``, a vector ``v_i`` (``D`` values,
     normal initialisation) and ``K`` linear weights ``w_i`` (zeros), so a
-    single lookup serves the interactions and the linear term. Lookups that
-    end in a sum are one ``embedding_bag`` (lookup, value scaling and sum in
-    one kernel; its gradient is a scatter into the table).
+    single lookup serves the interactions and the linear term. A model looks
+    up each batch once: :meth:`forward` when it needs only sums (lookup, value
+    scaling and sum are one ``embedding_bag``), :meth:`entries` when it needs
+    every non-zero's weights (for squares, say), summed with
+    :func:`row_sum`; either way the gradient is one scatter into the table.
 
     Parameters
     ----------
@@ -179,16 +189,6 @@ class FeatureEmbedding(nn.Module):
     def forward(self, x: SparseBatch) -> Tensor:
         """Row sums ``sum_i x_i [v_i, w_i]``: ``(B, D + K)``."""
         return segment_sum(self.weight, x.offsets, x.row, x.idx, x.val)
-
-    def square_sum(self, x: SparseBatch) -> Tensor:
-        """Row sums of the squared vectors ``sum_i x_i^2 v_i^2``: ``(B, D)``.
-
-        With :meth:`forward` it gives :func:`bi_interaction`.
-        """
-        v = self.weight[:, : self.embedding_dim].index_select(0, x.idx)
-        if x.val is not None:
-            v = v * x.val.unsqueeze(-1)
-        return row_sum(v.square(), x)
 
 
 class FieldEmbedding(FeatureEmbedding):
@@ -230,7 +230,7 @@ class FieldEmbedding(FeatureEmbedding):
         order already does, as when every field's columns precede the next
         field's) and the offsets of the ``B F`` groups.
         """
-        slot = x.row * self.n_fields + self.field_of[x.idx]
+        slot = x.row * self.n_fields + self.field_of.index_select(0, x.idx)
         order = None
         if len(slot) > 1 and bool((slot[1:] < slot[:-1]).any()):
             slot, order = torch.sort(slot, stable=True)
@@ -241,14 +241,15 @@ class FieldEmbedding(FeatureEmbedding):
         """Sum the entry values ``v`` (N, C) per row and field: (B, F, C)."""
         slot, order, offsets = self.slots(x)
         if order is not None:
-            v = v[order]
+            v = v.index_select(0, order)
         return segment_sum(v, offsets, slot).view(x.n_rows, self.n_fields, -1)
 
     def forward(self, x: SparseBatch) -> Tensor:
         slot, order, offsets = self.slots(x)
         idx, val = x.idx, x.val
         if order is not None:
-            idx, val = idx[order], (None if val is None else val[order])
+            idx = idx.index_select(0, order)
+            val = None if val is None else val.index_select(0, order)
         pooled = segment_sum(self.weight, offsets, slot, idx, val)
         return pooled.view(x.n_rows, self.n_fields, -1)
 
@@ -272,13 +273,14 @@ def pair_indices(n_fields: int, device=None) -> tuple[Tensor, Tensor]:
 def pairwise_products(e: Tensor) -> Tensor:
     """Element-wise products of all field pairs: ``(B, F, D) -> (B, P, D)``."""
     i, j = pair_indices(e.shape[1], e.device)
-    return e[:, i] * e[:, j]
+    return e.index_select(1, i) * e.index_select(1, j)
 
 
 def pairwise_dots(e: Tensor) -> Tensor:
     """Dot products of all field pairs: ``(B, F, D) -> (B, P)``."""
     i, j = pair_indices(e.shape[1], e.device)
-    return torch.bmm(e, e.transpose(1, 2))[:, i, j]
+    F = e.shape[1]
+    return torch.bmm(e, e.transpose(1, 2)).flatten(1).index_select(1, i * F + j)
 
 
 class Readout(nn.Module):
@@ -344,7 +346,7 @@ class DenseFeatures(nn.Module):
         self.register_buffer("slot", slot)  # other columns -> extra slot, dropped
 
     def forward(self, x: SparseBatch) -> Tensor:
-        flat = x.row * (self.n_dense + 1) + self.slot[x.idx]
+        flat = x.row * (self.n_dense + 1) + self.slot.index_select(0, x.idx)
         val = torch.ones(len(x.idx), device=x.idx.device) if x.val is None else x.val
         out = val.new_zeros(x.n_rows * (self.n_dense + 1))
         out = out.index_add_(0, flat, val).view(x.n_rows, self.n_dense + 1)

@@ -51,8 +51,9 @@ class FM(nn.Module):
 
     def forward(self, x: SparseBatch) -> Tensor:
         D, K = self.embedding.embedding_dim, self.embedding.n_linear
-        total, linear = self.embedding(x).split([D, K], 1)
-        pairs = bi_interaction(total, self.embedding.square_sum(x))
+        e = self.embedding.entries(x)  # (N, D + K)
+        total, linear = row_sum(e, x).split([D, K], 1)
+        pairs = bi_interaction(total, row_sum(e[:, :D].square(), x))
         return self.bias + linear + self.readout(pairs)
 
 
@@ -87,16 +88,19 @@ class FFM(nn.Module):
         )
         self.bias = nn.Parameter(torch.zeros(n_outputs))
         self.readout = Readout(embedding_dim, n_outputs)
-        self.register_buffer("dims", torch.arange(embedding_dim), persistent=False)
 
     def forward(self, x: SparseBatch) -> Tensor:
         F, D, K = self.n_fields, self.embedding_dim, self.embedding.n_linear
         E, linear = self.embedding(x).split([F * D, K], 2)
         E = E.reshape(-1, F, F, D)  # E[b, f, g] = sum_{i in f} x_i w_{i,g}
         cross = (E * E.transpose(1, 2)).sum((1, 2))  # (B, D)
-        # x_i w_{i,f_i}: each non-zero's vector for its own field
-        own_cols = self.embedding.field_of[x.idx, None] * D + self.dims
-        own = self.embedding.weight[x.idx[:, None], own_cols]
+        # x_i w_{i,f_i}: each non-zero's vector for its own field, looked up
+        # alone (the full rows of F vectors are never gathered)
+        table = self.embedding.weight
+        field = self.embedding.field_of.index_select(0, x.idx)
+        start = x.idx.long() * table.shape[1] + field * D
+        cols = (start.unsqueeze(1) + torch.arange(D, device=start.device)).flatten()
+        own = table.flatten().index_select(0, cols).view(-1, D)
         if x.val is not None:
             own = own * x.val.unsqueeze(-1)
         pairs = 0.5 * (cross - row_sum(own.square(), x))
@@ -198,7 +202,8 @@ class WideDeep(nn.Module):
         D = self.embedding.embedding_dim
         pooled = self.embedding(x)  # (B, F, D + K)
         wide = self.bias + pooled[..., D:].sum(1)
-        return wide + self.deep(pooled[:, self.deep_fields, :D].flatten(1))
+        deep = pooled.index_select(1, self.deep_fields)[..., :D]
+        return wide + self.deep(deep.flatten(1))
 
 
 class DeepFM(nn.Module):
@@ -238,8 +243,9 @@ class DeepFM(nn.Module):
 
     def forward(self, x: SparseBatch) -> Tensor:
         D, K = self.embedding.embedding_dim, self.embedding.n_linear
-        fields, linear = self.embedding(x).split([D, K], 2)  # (B, F, D), (B, F, K)
-        pairs = bi_interaction(fields.sum(1), self.embedding.square_sum(x))
+        e = self.embedding.entries(x)  # (N, D + K)
+        fields, linear = self.embedding.pool(e, x).split([D, K], 2)  # (B, F, .)
+        pairs = bi_interaction(fields.sum(1), row_sum(e[:, :D].square(), x))
         fm = self.bias + linear.sum(1) + self.readout(pairs)
         return fm + self.deep(fields.flatten(1))
 
@@ -281,8 +287,9 @@ class NFM(nn.Module):
 
     def forward(self, x: SparseBatch) -> Tensor:
         D, K = self.embedding.embedding_dim, self.embedding.n_linear
-        total, linear = self.embedding(x).split([D, K], 1)
-        h = bi_interaction(total, self.embedding.square_sum(x))
+        e = self.embedding.entries(x)  # (N, D + K)
+        total, linear = row_sum(e, x).split([D, K], 1)
+        h = bi_interaction(total, row_sum(e[:, :D].square(), x))
         if self.pooling_norm is not None:
             h = self.pooling_norm(h)
         return self.bias + linear + self.mlp(self.dropout(h))
@@ -347,7 +354,7 @@ class DLRM(nn.Module):
         self.top = MLP(top_in, hidden_layer_sizes, dropout, batch_norm, n_outputs)
 
     def forward(self, x: SparseBatch) -> Tensor:
-        vectors = self.embedding(x)[:, self.sparse_fields]  # (B, F_s, D)
+        vectors = self.embedding(x).index_select(1, self.sparse_fields)  # (B, F_s, D)
         if self.bottom is not None:
             z = self.bottom(self.dense(x))  # (B, D)
             vectors = torch.cat([z.unsqueeze(1), vectors], 1)
