@@ -1,27 +1,29 @@
-"""Training and prediction throughput of sklfi estimators on MovieLens-100K u1.
+"""Speed, memory and accuracy of the 14 sklfi estimators on MovieLens-100K u1.
 
-Fields of the reference protocol: user, item, gender, age bucket, occupation,
-zip code prefix, release decade, genres (multi-valued).
+The reference fields (user, item, gender, age bucket, occupation, zip
+prefix, release decade, genres) from ``MovieLensFeatures``, as in
+``peers.py``; the regressors learn the rating, the classifiers "rating >= 4".
+Each estimator runs in a fresh process, so that its peak resident memory is
+its own. Settings are the protocol's (embedding 16, MLP (64, 32), Adam
+lr 1e-3, batch 256, no weight decay) or, with ``--defaults``, each
+estimator's own defaults. 2 torch threads.
+
 Usage::
 
-    python benchmarks/throughput.py [--embedding-dim 16] [--batch-size 256]
-        [--epochs 10] [--models fm,ffm,...] [--repeat 2] [--defaults]
+    python benchmarks/throughput.py [--epochs 10] [--defaults]
+        [--models fm,ffm,afm,widedeep,deepfm,nfm,dlrm]
 
-Prints, per model and task, fit rows/s (rows x epochs / fit seconds),
-predict rows/s and the test metric. Timings use 2 torch threads.
+Prints, per estimator: fit rows/s (rows x epochs / ``fit`` seconds), predict
+rows/s at batch 256 and 4096, peak RSS, and the test metric (RMSE, or ROC
+AUC and log loss).
 """
 
 import argparse
+import json
+import resource
+import subprocess
+import sys
 import time
-
-import numpy as np
-import pandas as pd
-import torch
-from sklearn.metrics import log_loss, roc_auc_score, root_mean_squared_error
-
-import sklfi
-from sklfi.datasets import load_movielens_100k
-from sklfi.preprocessing import FieldEncoder
 
 MODELS = {
     "fm": "FM",
@@ -34,87 +36,82 @@ MODELS = {
 }
 
 
-def reference_frame(ml):
-    """One row per rating with the user's and the movie's attributes."""
-    items = ml["items"]
-    flags = items[ml.genres].to_numpy().astype(bool)
-    items = items.assign(genres=[list(np.array(ml.genres)[f]) for f in flags])
-    df = ml.ratings.merge(ml.users, on="user_id", how="left")
-    df = df.merge(items, on="item_id", how="left")
-    df["age_bucket"] = pd.cut(
-        df.age,
-        [0, 17, 24, 34, 44, 49, 55, np.inf],
-        labels=["<18", "18-24", "25-34", "35-44", "45-49", "50-55", "56+"],
+def child(name, epochs, defaults):
+    import torch
+    from peers import load
+    from sklearn.metrics import log_loss, roc_auc_score, root_mean_squared_error
+
+    import sklfi
+
+    torch.set_num_threads(2)
+    regressor = name.endswith("Regressor")
+    X_train, X_test, y_train, y_test, _, _ = load("rating" if regressor else "ctr")
+    cls = getattr(sklfi, name)
+    params = {"random_state": 0, "max_epochs": epochs}
+    if not defaults:
+        params.update(
+            embedding_dim=16, batch_size=256, optimizer="adam", lr=1e-3,
+            weight_decay=0.0,
+        )  # fmt: skip
+        if "hidden_layer_sizes" in cls().get_params():
+            params["hidden_layer_sizes"] = (64, 32)
+    model = cls(**params)
+    start = time.perf_counter()
+    model.fit(X_train, y_train)
+    fit_s = time.perf_counter() - start
+    predict = model.predict if regressor else model.predict_proba
+    rates = {}
+    for b in (256, 4096):
+        model.net_.batch_size = b
+        start = time.perf_counter()
+        pred = predict(X_test)
+        rates[b] = len(y_test) / (time.perf_counter() - start)
+    if regressor:
+        metric = f"RMSE {root_mean_squared_error(y_test, pred):.4f}"
+    else:
+        metric = (
+            f"AUC {roc_auc_score(y_test, pred[:, 1]):.4f} "
+            f"logloss {log_loss(y_test, pred):.4f}"
+        )
+    print(
+        json.dumps(
+            {
+                "estimator": name,
+                "fit": X_train.shape[0] * model.n_iter_ / fit_s,
+                "p256": rates[256],
+                "p4096": rates[4096],
+                "rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
+                "metric": metric,
+            }
+        )
     )
-    df["zip3"] = df.zip_code.str[:3]
-    df["decade"] = (df.release_date.dt.year // 10 * 10).astype("Int64")
-    return df
-
-
-FIELDS = ["user_id", "item_id", "gender", "age_bucket", "occupation", "zip3", "decade"]
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--embedding-dim", type=int, default=16)
-    parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--models", default=",".join(MODELS))
-    parser.add_argument(
-        "--defaults",
-        action="store_true",
-        help="use each estimator's own defaults instead of the protocol's "
-        "(embedding 16, MLP (64, 32), Adam lr 1e-3, batch 256)",
-    )
-    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--defaults", action="store_true")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    torch.set_num_threads(2)
-
-    ml = load_movielens_100k()
-    df = reference_frame(ml)
-    encoder = FieldEncoder(categorical=FIELDS, multi_valued=["genres"])
-    train, test = ml.folds[0]
-    X_train = encoder.fit_transform(df.iloc[train])
-    X_test = encoder.transform(df.iloc[test])
-    y_train = df.rating.to_numpy()[train].astype(float)
-    y_test = df.rating.to_numpy()[test].astype(float)
-
-    print(f"{'estimator':16s} {'fit rows/s':>11s} {'predict rows/s':>15s} metric")
-    for _ in range(args.repeat):
-        for key in args.models.split(","):
-            for task in ("Regressor", "Classifier"):
-                cls = getattr(sklfi, MODELS[key] + task)
-                params = {"random_state": 0}
-                if not args.defaults:
-                    params.update(
-                        embedding_dim=args.embedding_dim,
-                        batch_size=args.batch_size,
-                        max_epochs=args.epochs,
-                        optimizer="adam",
-                        lr=1e-3,
-                        weight_decay=0.0,
-                    )
-                    if "hidden_layer_sizes" in cls().get_params():
-                        params["hidden_layer_sizes"] = (64, 32)
-                model = cls(**params)
-                target = y_train if task == "Regressor" else y_train >= 4
-                start = time.perf_counter()
-                model.fit(X_train, target)
-                fit_s = time.perf_counter() - start
-                start = time.perf_counter()
-                if task == "Regressor":
-                    metric = root_mean_squared_error(y_test, model.predict(X_test))
-                    name = "RMSE"
-                else:
-                    proba = model.predict_proba(X_test)[:, 1]
-                    metric, name = roc_auc_score(y_test >= 4, proba), "AUC"
-                    name = f"logloss {log_loss(y_test >= 4, proba):.4f} AUC"
-                pred_s = time.perf_counter() - start
-                print(
-                    f"{cls.__name__:16s} {len(train) * model.n_iter_ / fit_s:11,.0f} "
-                    f"{len(test) / pred_s:15,.0f} {name} {metric:.4f}",
-                    flush=True,
-                )
+    if args.child:
+        child(args.child, args.epochs, args.defaults)
+        return
+    print(
+        f"{'estimator':18s} {'fit rows/s':>10s} {'predict@256':>12s} "
+        f"{'predict@4096':>12s} {'peak RSS':>8s}  metric"
+    )
+    for key in args.models.split(","):
+        for task in ("Regressor", "Classifier"):
+            cmd = [sys.executable, __file__, "--child", MODELS[key] + task]
+            cmd += ["--epochs", str(args.epochs)] + ["--defaults"] * args.defaults
+            out = subprocess.run(cmd, capture_output=True, text=True, check=True)
+            r = json.loads(out.stdout.strip().splitlines()[-1])
+            print(
+                f"{r['estimator']:18s} {r['fit']:10,.0f} {r['p256']:12,.0f} "
+                f"{r['p4096']:12,.0f} {r['rss_gb']:6.2f} GB  {r['metric']}",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":
