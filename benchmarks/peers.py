@@ -125,13 +125,20 @@ def run_sklfi(model, task, data, epochs, batch):
     predict = (
         est.predict if task == "rating" else (lambda X: est.predict_proba(X)[:, 1])
     )
-    pred_rates = {}
-    for b in (256, 4096):
+    pred_rates, pred = predict_rates(est, predict, X_test)
+    return fit_s, pred_rates, metric(task, y_test, pred)
+
+
+def predict_rates(est, predict, X, batch_sizes=(256, 4096)):
+    """Rows/s of ``predict(X)`` with the fitted sklfi ``est`` at each batch
+    size, and the last predictions."""
+    rates = {}
+    for b in batch_sizes:
         est.net_.batch_size = b
         start = time.perf_counter()
-        pred = predict(X_test)
-        pred_rates[b] = len(y_test) / (time.perf_counter() - start)
-    return fit_s, pred_rates, metric(task, y_test, pred)
+        pred = predict(X)
+        rates[b] = X.shape[0] / (time.perf_counter() - start)
+    return rates, pred
 
 
 # -- pytorch-fm ----------------------------------------------------------------

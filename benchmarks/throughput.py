@@ -38,7 +38,7 @@ MODELS = {
 
 def child(name, epochs, defaults):
     import torch
-    from peers import load
+    from peers import load, predict_rates
     from sklearn.metrics import log_loss, roc_auc_score, root_mean_squared_error
 
     import sklfi
@@ -60,12 +60,7 @@ def child(name, epochs, defaults):
     model.fit(X_train, y_train)
     fit_s = time.perf_counter() - start
     predict = model.predict if regressor else model.predict_proba
-    rates = {}
-    for b in (256, 4096):
-        model.net_.batch_size = b
-        start = time.perf_counter()
-        pred = predict(X_test)
-        rates[b] = len(y_test) / (time.perf_counter() - start)
+    rates, pred = predict_rates(model, predict, X_test)
     if regressor:
         metric = f"RMSE {root_mean_squared_error(y_test, pred):.4f}"
     else:
