@@ -119,7 +119,8 @@ class _BaseEstimator(BaseEstimator):
             Xc, y = validate_data(self, data, y, **kwargs, **y_params)
         else:
             Xc = validate_data(self, data, **kwargs)
-        Xc = sp.csr_matrix(Xc)
+        if not isinstance(Xc, sp.csr_matrix):  # (a csr_array, say)
+            Xc = sp.csr_matrix(Xc)
         if not Xc.has_canonical_format:
             Xc = Xc.copy()
             Xc.sum_duplicates()
@@ -260,7 +261,7 @@ class _BaseEstimator(BaseEstimator):
         """
         self.net_.module_.eval()
         size = self.net_.batch_size
-        for batch, _ in sparse_batches(X, np.arange(X.shape[0]), size):
+        for batch, _ in sparse_batches(X, None, size):
             yield batch.padded(size).to(self.net_.device)
 
     def __sklearn_tags__(self):

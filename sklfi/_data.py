@@ -19,22 +19,33 @@ __all__ = ["BatchIterator", "CSRDataset", "sparse_batch", "sparse_batches"]
 
 
 def sparse_batches(
-    X: sp.csr_matrix, rows: np.ndarray, batch_size: int, chunk: int = 64
+    X: sp.csr_matrix, rows: np.ndarray | None, batch_size: int, chunk: int = 64
 ):
     """Yield ``(SparseBatch, batch_rows)`` for consecutive batches of ``rows``.
 
     The non-zeros of ``chunk`` batches are gathered with a few numpy calls at
-    once; each batch is then a zero-copy slice of them. Column indices keep
-    the CSR matrix's integer dtype, values its float dtype.
+    once; each batch is then a zero-copy slice of them. ``rows=None`` takes
+    every row in order, and then the non-zeros are views of ``X``'s arrays,
+    with nothing gathered. Column indices keep the CSR matrix's integer
+    dtype, values its float dtype.
     """
-    for first in range(0, len(rows), batch_size * chunk):
-        part = rows[first : first + batch_size * chunk]
-        starts = X.indptr[part]
-        counts = X.indptr[part + 1] - starts
-        offsets = np.r_[0, np.cumsum(counts)]
-        take = np.arange(offsets[-1]) + np.repeat(starts - offsets[:-1], counts)
-        idx = torch.from_numpy(X.indices[take])
-        val = X.data[take]
+    n = X.shape[0] if rows is None else len(rows)
+    for first in range(0, n, batch_size * chunk):
+        if rows is None:  # consecutive rows: their non-zeros are one slice
+            part = np.arange(first, min(first + batch_size * chunk, n))
+            offsets = X.indptr[first : first + len(part) + 1]
+            nnz = slice(offsets[0], offsets[-1])
+            offsets = offsets - offsets[0]
+            counts = np.diff(offsets)
+            idx, val = X.indices[nnz], X.data[nnz]
+        else:
+            part = rows[first : first + batch_size * chunk]
+            starts = X.indptr[part]
+            counts = X.indptr[part + 1] - starts
+            offsets = np.r_[0, np.cumsum(counts)]
+            take = np.arange(offsets[-1]) + np.repeat(starts - offsets[:-1], counts)
+            idx, val = X.indices[take], X.data[take]
+        idx = torch.from_numpy(idx)
         val = None if np.all(val == 1) else torch.from_numpy(val)
         local = torch.from_numpy(np.repeat(np.arange(len(part)) % batch_size, counts))
         # each row's first non-zero, counted from its batch's first one

@@ -7,7 +7,7 @@ import pytest
 import scipy.sparse as sp
 import torch
 
-from sklfi._data import sparse_batch
+from sklfi._data import sparse_batch, sparse_batches
 from sklfi.nn import (
     AFM,
     DLRM,
@@ -306,3 +306,15 @@ def test_segment_sum_values_and_gradients(lookup):
     assert torch.autograd.gradcheck(
         lambda w: segment_sum(w, offsets, segment, idx, val), (v,)
     )
+
+
+def test_batches_of_all_rows_equal_batches_of_their_indices():
+    X = sp.vstack([random_rows(n_rows=9, seed=7), sp.csr_matrix((2, len(FIELDS)))])
+    X = X.tocsr().astype(np.float32)
+    every = list(sparse_batches(X, None, 4, chunk=2))
+    listed = list(sparse_batches(X, np.arange(X.shape[0]), 4, chunk=2))
+    assert len(every) == len(listed) == 3
+    for (a, rows_a), (b, rows_b) in zip(every, listed):
+        np.testing.assert_array_equal(rows_a, rows_b)
+        for name in ("idx", "val", "row", "offsets"):
+            torch.testing.assert_close(getattr(a, name), getattr(b, name))
