@@ -33,7 +33,8 @@ from ._data import BatchIterator, CSRDataset, sparse_batches
 from ._fields import FieldMatrix, Fields
 
 #: Optimizers by name. Adam, AdamW and SGD run "fused" (one kernel for all
-#: parameters, on CPU and CUDA), which halves their cost per step.
+#: parameters, on CPU and CUDA): an Adam step on CPU is 2.5 (2,700 x 17
+#: table) to 7 (2**20 x 9) times faster than PyTorch's default.
 OPTIMIZERS = {
     "adam": torch.optim.Adam,
     "adamw": torch.optim.AdamW,

@@ -3,9 +3,8 @@
 
 Each module is a composition of the blocks in :mod:`sklfi.nn.layers`; none
 knows about sklearn or skorch. The linear weights live in the last ``K``
-columns of the embedding table, so one ``embedding_bag`` per batch (lookup
-and sum in one kernel) serves the linear term, the field embeddings and the
-FM sums alike.
+columns of the embedding table, so one lookup per batch serves the linear
+term, the field embeddings and the FM sums alike.
 """
 
 from __future__ import annotations
@@ -50,10 +49,7 @@ class FM(nn.Module):
         self.readout = Readout(embedding_dim, n_outputs)
 
     def forward(self, x: SparseBatch) -> Tensor:
-        D, K = self.embedding.embedding_dim, self.embedding.n_linear
-        e = self.embedding.entries(x)  # (N, D + K)
-        total, linear = row_sum(e, x).split([D, K], 1)
-        pairs = bi_interaction(total, row_sum(e[:, :D].square(), x))
+        pairs, linear = self.embedding.fm_terms(x)
         return self.bias + linear + self.readout(pairs)
 
 
@@ -90,8 +86,8 @@ class FFM(nn.Module):
         self.readout = Readout(embedding_dim, n_outputs)
 
     def forward(self, x: SparseBatch) -> Tensor:
-        F, D, K = self.n_fields, self.embedding_dim, self.embedding.n_linear
-        E, linear = self.embedding(x).split([F * D, K], 2)
+        F, D = self.n_fields, self.embedding_dim
+        E, linear = self.embedding.split(self.embedding(x))
         E = E.reshape(-1, F, F, D)  # E[b, f, g] = sum_{i in f} x_i w_{i,g}
         cross = (E * E.transpose(1, 2)).sum((1, 2))  # (B, D)
         # x_i w_{i,f_i}: each non-zero's vector for its own field, looked up
@@ -104,7 +100,7 @@ class FFM(nn.Module):
         if x.val is not None:
             own = own * x.val.unsqueeze(-1)
         pairs = 0.5 * (cross - row_sum(own.square(), x))
-        return self.bias + linear.sum(1) + self.readout(pairs)
+        return self.bias + linear + self.readout(pairs)
 
 
 class AFM(nn.Module):
@@ -140,17 +136,13 @@ class AFM(nn.Module):
         self.attention = AttentionPooling(embedding_dim, attention_dim)
         self.projection = nn.Linear(embedding_dim, n_outputs, bias=False)
 
-    def _fields(self, x: SparseBatch) -> tuple[Tensor, Tensor]:
-        D = self.embedding.embedding_dim
-        pooled = self.embedding(x)  # (B, F, D + K)
-        return pooled[..., :D], pooled[..., D:].sum(1)
-
     def pair_weights(self, x: SparseBatch) -> Tensor:
         """Attention weight of every field pair, ``(B, P)``."""
-        return self.attention.weights(pairwise_products(self._fields(x)[0]))
+        fields, _ = self.embedding.split(self.embedding(x))
+        return self.attention.weights(pairwise_products(fields))
 
     def forward(self, x: SparseBatch) -> Tensor:
-        fields, linear = self._fields(x)
+        fields, linear = self.embedding.split(self.embedding(x))
         pairs = self.dropout(pairwise_products(fields))
         return self.bias + linear + self.projection(self.attention(pairs))
 
@@ -199,11 +191,9 @@ class WideDeep(nn.Module):
         )
 
     def forward(self, x: SparseBatch) -> Tensor:
-        D = self.embedding.embedding_dim
-        pooled = self.embedding(x)  # (B, F, D + K)
-        wide = self.bias + pooled[..., D:].sum(1)
-        deep = pooled.index_select(1, self.deep_fields)[..., :D]
-        return wide + self.deep(deep.flatten(1))
+        fields, linear = self.embedding.split(self.embedding(x))
+        deep = fields.index_select(1, self.deep_fields).flatten(1)
+        return self.bias + linear + self.deep(deep)
 
 
 class DeepFM(nn.Module):
@@ -242,11 +232,11 @@ class DeepFM(nn.Module):
         )
 
     def forward(self, x: SparseBatch) -> Tensor:
-        D, K = self.embedding.embedding_dim, self.embedding.n_linear
-        e = self.embedding.entries(x)  # (N, D + K)
-        fields, linear = self.embedding.pool(e, x).split([D, K], 2)  # (B, F, .)
+        D = self.embedding.embedding_dim
+        e = self.embedding.entries(x)  # (N, D + K), looked up once
+        fields, linear = self.embedding.split(self.embedding.pool(e, x))
         pairs = bi_interaction(fields.sum(1), row_sum(e[:, :D].square(), x))
-        fm = self.bias + linear.sum(1) + self.readout(pairs)
+        fm = self.bias + linear + self.readout(pairs)
         return fm + self.deep(fields.flatten(1))
 
 
@@ -286,10 +276,7 @@ class NFM(nn.Module):
         )
 
     def forward(self, x: SparseBatch) -> Tensor:
-        D, K = self.embedding.embedding_dim, self.embedding.n_linear
-        e = self.embedding.entries(x)  # (N, D + K)
-        total, linear = row_sum(e, x).split([D, K], 1)
-        h = bi_interaction(total, row_sum(e[:, :D].square(), x))
+        h, linear = self.embedding.fm_terms(x)
         if self.pooling_norm is not None:
             h = self.pooling_norm(h)
         return self.bias + linear + self.mlp(self.dropout(h))
