@@ -263,7 +263,9 @@ class _BaseEstimator(BaseEstimator):
         self.net_.module_.eval()
         size = self.net_.batch_size
         for batch, _ in sparse_batches(X, None, size):
-            yield batch.padded(size).to(self.net_.device)
+            if batch.n_rows < size:  # the last batch
+                batch = batch.padded(size)
+            yield batch.to(self.net_.device)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -272,6 +272,35 @@ def test_field_order_of_columns_does_not_matter(model_cls):
     torch.testing.assert_close(shuffled(x), model(batch(X)), atol=1e-12, rtol=0)
 
 
+@pytest.mark.parametrize("model_cls", [FFM, DeepFM, AFM])
+def test_one_category_per_field_matches_the_general_grouping(model_cls):
+    # With exactly one non-zero in every (row, field), the per-field sums
+    # skip the grouping; an empty padding row sends the same rows through
+    # the general path, which must give the same outputs and gradients.
+    rng = np.random.default_rng(7)
+    sizes = [5, 6, 1, 3]
+    cols = np.cumsum([0, *sizes[:-1]]) + rng.integers(0, sizes, size=(9, 4))
+    values = rng.uniform(0.5, 2, cols.size).astype(np.float32).astype(np.float64)
+    X = sp.csr_matrix((values, cols.ravel(), np.arange(0, 37, 4)))
+    model = model_cls(torch.from_numpy(FIELDS), 4, 4).double().eval()
+    x = batch(X)
+    assert len(x.idx) == X.shape[0] * 4  # the fast path's condition
+    grads = []
+    for b in (x, x.padded(X.shape[0] + 1)):
+        model.zero_grad()
+        out = model(b)[: X.shape[0]]
+        out.sum().backward()
+        grads.append((out.detach(), model.embedding.weight.grad.clone()))
+    torch.testing.assert_close(grads[0][0], grads[1][0], atol=1e-12, rtol=0)
+    torch.testing.assert_close(grads[0][1], grads[1][1], atol=1e-12, rtol=0)
+    emb = model.embedding
+    pooled = emb(x).detach().numpy()
+    V = emb.weight.detach().numpy()
+    for r in range(X.shape[0]):
+        expected = naive_field_embeddings(X, V, r)
+        np.testing.assert_allclose(pooled[r], expected, atol=1e-12)
+
+
 @pytest.mark.parametrize("model_cls", [FM, FFM, DeepFM])
 def test_padding_and_all_empty_batches(model_cls):
     X = random_rows(seed=6)

@@ -112,9 +112,24 @@ class _BagSum(torch.autograd.Function):
         return g, None, None, None, None
 
 
+_POSITIONS: dict = {}
+
+
+def _positions(n: int, like: Tensor) -> Tensor:
+    """``arange(n)`` on ``like``'s device and dtype, sliced from a cached
+    tensor: a fresh ``arange`` per batch costs as much as a small lookup."""
+    key = (like.device, like.dtype)
+    cached = _POSITIONS.get(key)
+    if cached is None or len(cached) < n:
+        size = max(n, 1024 if cached is None else 2 * len(cached))
+        cached = torch.arange(size, device=like.device, dtype=like.dtype)
+        _POSITIONS[key] = cached
+    return cached[:n]
+
+
 def _bag(weight, idx, val, offsets):
     if idx is None:  # the rows of ``weight`` themselves, in order
-        idx = torch.arange(len(weight), device=weight.device, dtype=offsets.dtype)
+        idx = _positions(len(weight), offsets)
     return nn.functional.embedding_bag(
         idx, weight, offsets, mode="sum", per_sample_weights=val
     )
@@ -232,18 +247,26 @@ class FieldEmbedding(FeatureEmbedding):
 
         The groups are the slots ``row F + field``; CSR order already makes
         them contiguous when every field's columns precede the next field's,
-        and otherwise a stable sort of the non-zeros does.
+        and otherwise a stable sort of the non-zeros does. When every slot
+        holds exactly one non-zero (one category per field, nothing
+        missing), the slots are the non-zeros and no grouping is needed.
         """
+        n_slots = x.n_rows * self.n_fields
         slot = x.row * self.n_fields + self.field_of.index_select(0, x.idx)
-        if len(slot) > 1 and bool((slot[1:] < slot[:-1]).any()):
-            slot, order = torch.sort(slot, stable=True)
+        if len(slot) == n_slots and bool((slot == _positions(n_slots, slot)).all()):
             if idx is None:
-                v = v.index_select(0, order)
-            else:
-                idx = idx.index_select(0, order)
-                val = None if val is None else val.index_select(0, order)
-        counts = torch.bincount(slot, minlength=x.n_rows * self.n_fields)
-        offsets = (counts.cumsum(0) - counts).to(x.offsets.dtype)
+                return v.reshape(x.n_rows, self.n_fields, -1)
+            offsets = _positions(n_slots, x.offsets)
+        else:
+            if len(slot) > 1 and bool((slot[1:] < slot[:-1]).any()):
+                slot, order = torch.sort(slot, stable=True)
+                if idx is None:
+                    v = v.index_select(0, order)
+                else:
+                    idx = idx.index_select(0, order)
+                    val = None if val is None else val.index_select(0, order)
+            counts = torch.bincount(slot, minlength=n_slots)
+            offsets = (counts.cumsum(0) - counts).to(x.offsets.dtype)
         pooled = segment_sum(v, offsets, slot, idx, val)
         return pooled.view(x.n_rows, self.n_fields, -1)
 

@@ -88,15 +88,12 @@ class FFM(nn.Module):
     def forward(self, x: SparseBatch) -> Tensor:
         F, D = self.n_fields, self.embedding_dim
         E, linear = self.embedding.split(self.embedding(x))
-        E = E.reshape(-1, F, F, D)  # E[b, f, g] = sum_{i in f} x_i w_{i,g}
+        E = E.unflatten(2, (F, D))  # E[b, f, g] = sum_{i in f} x_i w_{i,g}
         cross = (E * E.transpose(1, 2)).sum((1, 2))  # (B, D)
         # x_i w_{i,f_i}: each non-zero's vector for its own field, looked up
         # alone (the full rows of F vectors are never gathered)
-        table = self.embedding.weight
-        field = self.embedding.field_of.index_select(0, x.idx)
-        start = x.idx.long() * table.shape[1] + field * D
-        cols = (start.unsqueeze(1) + torch.arange(D, device=start.device)).flatten()
-        own = table.flatten().index_select(0, cols).view(-1, D)
+        table = self.embedding.weight[:, : F * D].unflatten(1, (F, D))
+        own = table[x.idx, self.embedding.field_of.index_select(0, x.idx)]
         if x.val is not None:
             own = own * x.val.unsqueeze(-1)
         pairs = 0.5 * (cross - row_sum(own.square(), x))
@@ -181,9 +178,13 @@ class WideDeep(nn.Module):
         super().__init__()
         self.embedding = FieldEmbedding(field_index, embedding_dim, n_fields, n_outputs)
         self.bias = nn.Parameter(torch.zeros(n_outputs))
-        self.register_buffer("deep_fields", torch.as_tensor(deep_fields).long())
+        deep_fields = torch.as_tensor(deep_fields).long()
+        n_deep = len(deep_fields)
+        if torch.equal(deep_fields, torch.arange(n_fields)):
+            deep_fields = None  # every field: no selection (a copy) needed
+        self.register_buffer("deep_fields", deep_fields)
         self.deep = MLP(
-            len(deep_fields) * embedding_dim,
+            n_deep * embedding_dim,
             hidden_layer_sizes,
             dropout,
             batch_norm,
@@ -192,7 +193,9 @@ class WideDeep(nn.Module):
 
     def forward(self, x: SparseBatch) -> Tensor:
         fields, linear = self.embedding.split(self.embedding(x))
-        deep = fields.index_select(1, self.deep_fields).flatten(1)
+        if self.deep_fields is not None:
+            fields = fields.index_select(1, self.deep_fields)
+        deep = fields.flatten(1)
         return self.bias + linear + self.deep(deep)
 
 
