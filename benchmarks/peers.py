@@ -14,8 +14,9 @@ so that the two see identical data, the sklfi run it is compared with
 ("sklfi, first genre") gets the same codes, one-hot encoded. DeepCTR-Torch
 gets every genre (a summed variable-length field), as the plain "sklfi" run
 does. pytorch-fm's models end in a sigmoid, so for ratings it learns
-``(rating - 1) / 4``. Prediction rates are the best of ``REPEAT_PREDICT``
-passes over the 20,000 test rows, for every library.
+``(rating - 1) / 4``. Prediction: each library's fitted model predicts the
+20,000 test rows at batch 256 and 4096, the libraries taking turns,
+``REPEAT_PREDICT`` times; the best time of each is kept.
 
 Install the peers with ``pip install -e ".[bench]"``. Usage::
 
@@ -108,16 +109,6 @@ def first_genre_matrix(codes, dims):
     return sklfi.FieldMatrix(X, np.repeat(np.arange(F), dims), field_names=FIELDS)
 
 
-def best_time(fn, repeat=None):
-    """Best wall time of ``repeat`` calls of ``fn()``, and its last result."""
-    times = []
-    for _ in range(repeat or REPEAT_PREDICT):
-        start = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - start)
-    return min(times), out
-
-
 def metric(task, y_true, pred):
     if task == "rating":
         return root_mean_squared_error(y_true, pred)
@@ -153,21 +144,28 @@ def run_sklfi(model, task, data, epochs, batch, first_genre=False):
     start = time.perf_counter()
     est.fit(X_train, y_train)
     fit_s = time.perf_counter() - start
-    predict = (
-        est.predict if task == "rating" else (lambda X: est.predict_proba(X)[:, 1])
-    )
-    pred_rates, pred = predict_rates(est, predict, X_test)
-    return fit_s, pred_rates, metric(task, y_test, pred)
+
+    def predict(b):
+        est.net_.batch_size = b
+        if task == "rating":
+            return est.predict(X_test)
+        return est.predict_proba(X_test)[:, 1]
+
+    return fit_s, predict
 
 
 def predict_rates(est, predict, X, batch_sizes=(256, 4096)):
     """Rows/s of ``predict(X)`` with the fitted sklfi ``est`` at each batch
-    size, and the last predictions."""
+    size (best of ``REPEAT_PREDICT`` calls), and the last predictions."""
     rates = {}
     for b in batch_sizes:
         est.net_.batch_size = b
-        seconds, pred = best_time(lambda: predict(X))
-        rates[b] = X.shape[0] / seconds
+        times = []
+        for _ in range(REPEAT_PREDICT):
+            start = time.perf_counter()
+            pred = predict(X)
+            times.append(time.perf_counter() - start)
+        rates[b] = X.shape[0] / min(times)
     return rates, pred
 
 
@@ -209,19 +207,13 @@ def run_torchfm(model, task, data, epochs, batch):
     fit_s = time.perf_counter() - start
     net.eval()
     x_test = torch.from_numpy(codes["test"][0])
-    pred_rates = {}
-    for b in (256, 4096):
 
-        def predict(b=b):
-            with torch.no_grad():
-                return torch.cat(
-                    [net(x_test[i : i + b]) for i in range(0, len(x_test), b)]
-                )
+    def predict(b):
+        with torch.no_grad():
+            pred = torch.cat([net(x_test[i : i + b]) for i in range(0, len(x_test), b)])
+        return pred.numpy() * 4 + 1 if task == "rating" else pred.numpy()
 
-        seconds, pred = best_time(predict)
-        pred_rates[b] = len(y_test) / seconds
-    pred = pred.numpy() * 4 + 1 if task == "rating" else pred.numpy()
-    return fit_s, pred_rates, metric(task, y_test, pred)
+    return fit_s, predict
 
 
 # -- DeepCTR-Torch -------------------------------------------------------------
@@ -264,13 +256,8 @@ def run_deepctr(model, task, data, epochs, batch):
     start = time.perf_counter()
     net.fit(inputs("train"), y_train, batch_size=batch, epochs=epochs, verbose=0)
     fit_s = time.perf_counter() - start
-    pred_rates = {}
     x_test = inputs("test")
-    for b in (256, 4096):
-        seconds, pred = best_time(lambda b=b: net.predict(x_test, batch_size=b))
-        pred_rates[b] = len(y_test) / seconds
-        pred = pred.ravel()
-    return fit_s, pred_rates, metric(task, y_test, pred)
+    return fit_s, lambda b: net.predict(x_test, batch_size=b).ravel()
 
 
 RUNNERS = {
@@ -281,7 +268,8 @@ RUNNERS = {
 }
 #: which sklfi run each peer is compared with: the one with identical data
 MATCHED = {"pytorch-fm": "sklfi, first genre", "deepctr-torch": "sklfi"}
-REPEAT_PREDICT = 5
+REPEAT_PREDICT = 10
+BATCHES = (256, 4096)
 
 
 def main():
@@ -305,23 +293,35 @@ def main():
         best = {}
         for _ in range(args.repeat):  # A B C, A B C: interleaved
             for lib, run in RUNNERS.items():
-                if lib != "sklfi" and model == "dlrm":
+                if not lib.startswith("sklfi") and model == "dlrm":
                     continue
                 out = run(model, args.task, data, args.epochs, args.batch_size)
-                if out is None:
-                    continue
-                fit_s, pred, score = out
-                if lib not in best or fit_s < best[lib][0]:
-                    best[lib] = (fit_s, pred, score)
-        for lib, (fit_s, pred, score) in best.items():
+                if out is not None and (lib not in best or out[0] < best[lib][0]):
+                    best[lib] = out  # (fit seconds, predict function)
+        # predictions timed interleaved too, each library's best of
+        # REPEAT_PREDICT passes, so that no library meets a slow phase alone
+        seconds = {(lib, b): np.inf for lib in best for b in BATCHES}
+        for _ in range(REPEAT_PREDICT):
+            for lib, (_, predict) in best.items():
+                for b in BATCHES:
+                    start = time.perf_counter()
+                    predict(b)
+                    elapsed = time.perf_counter() - start
+                    seconds[lib, b] = min(seconds[lib, b], elapsed)
+        n_test = len(data[3])
+        for lib, (fit_s, predict) in best.items():
             rows.append(
                 {
                     "model": model,
                     "library": lib,
                     "fit_rows_per_s": n_train * args.epochs / fit_s,
-                    "predict_rows_per_s_256": pred[256],
-                    "predict_rows_per_s_4096": pred[4096],
-                    "rmse" if args.task == "rating" else "roc_auc": score,
+                    **{
+                        f"predict_rows_per_s_{b}": n_test / seconds[lib, b]
+                        for b in BATCHES
+                    },
+                    "rmse" if args.task == "rating" else "roc_auc": metric(
+                        args.task, data[3], predict(max(BATCHES))
+                    ),
                 }
             )
         table = pd.DataFrame(rows)

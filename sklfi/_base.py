@@ -113,7 +113,7 @@ class _BaseEstimator(BaseEstimator):
     def _validate(self, X, y="no_validation", reset=True, **y_params):
         """Check X (and y, in fit); return canonical float32 CSR X (and y)."""
         fm = X if isinstance(X, FieldMatrix) else None
-        data = X.tocsr() if fm is not None else X
+        data = _float32_csr(X.tocsr() if fm is not None else X)
         kwargs = dict(accept_sparse="csr", dtype=np.float32, reset=reset)
         with_y = not isinstance(y, str)
         if with_y:
@@ -379,6 +379,23 @@ class FIRegressorMixin(RegressorMixin):
     def predict(self, X):
         """Predicted target of every sample, shape (n_samples,)."""
         return self._forward(X)[:, 0] * self._y_scale + self._y_mean
+
+
+def _float32_csr(X):
+    """A real CSR matrix as float32 sharing ``X``'s index arrays, which
+    sklearn's conversion would copy, and keeping its known canonical format
+    (scipy caches it on ``X``, so predicting on the same matrix again skips
+    the check); anything else unchanged, for ``validate_data`` to check."""
+    if not (sp.issparse(X) and X.format == "csr" and X.dtype.kind in "biuf"):
+        return X
+    if X.dtype == np.float32:
+        return X
+    with np.errstate(over="ignore"):  # too large for float32: the check says so
+        data = X.data.astype(np.float32)
+    out = sp.csr_matrix((data, X.indices, X.indptr), X.shape)
+    if X.has_canonical_format:
+        out.has_canonical_format = True
+    return out
 
 
 def store_params(estimator, params: dict) -> None:

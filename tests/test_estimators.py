@@ -113,6 +113,36 @@ def test_same_seed_same_predictions_and_global_rng_untouched(cls, planted):
     assert not np.array_equal(getattr(a, out)(X_test), getattr(c, out)(X_test))
 
 
+@pytest.mark.parametrize("cls", [FMRegressor, FFMClassifier])
+def test_sparse_input_dtype_and_order_do_not_change_predictions(cls, planted):
+    X_train, y_train, X_test, _ = planted
+    model = cls(max_epochs=1, random_state=0).fit(X_train, y_train)
+    csr = X_test.tocsr()
+    expected = model.predict(csr)
+    # the same matrix as float32, and with each row's entries reversed and
+    # split into two duplicates that sum to the value
+    rows = np.repeat(np.arange(csr.shape[0]), np.diff(csr.indptr))[::-1]
+    order = np.argsort(np.r_[rows, rows], kind="stable")
+    messy = sp.csr_matrix(
+        (
+            np.r_[csr.data[::-1], csr.data[::-1]][order] / 2,
+            np.r_[csr.indices[::-1], csr.indices[::-1]][order],
+            np.r_[0, np.cumsum(2 * np.diff(csr.indptr))],
+        ),
+        csr.shape,
+    )
+    assert not messy.has_canonical_format
+    before = messy.copy()
+    for X in (csr.astype(np.float32), messy):
+        np.testing.assert_array_equal(model.predict(X), expected)
+    # the user's matrix is left as it was
+    assert (messy.indices == before.indices).all() and (messy.data == before.data).all()
+    big = csr.copy()
+    big.data[0] = 1e300  # finite in float64, infinite in float32
+    with pytest.raises(ValueError, match="infinity|too large"):
+        model.predict(big)
+
+
 def test_string_labels_and_multiclass():
     X, y = make_planted_interaction(n_samples=3000, random_state=4)
     labels = np.where(y == 1, "click", "skip")
