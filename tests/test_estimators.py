@@ -270,3 +270,19 @@ def test_bad_hyperparameters(small):
         FMClassifier(optimizer="rmsprop").fit(X, y)
     with pytest.raises(ValueError, match="batch_size must be a positive integer"):
         FMClassifier(batch_size=0).fit(X, y)
+
+
+def test_voting_ensembles_of_sklfi_estimators_on_a_field_matrix(planted):
+    from sklearn.ensemble import VotingClassifier
+
+    X_train, y_train, X_test, y_test = planted
+    members = [
+        ("fm", FMClassifier(max_epochs=3, random_state=0)),
+        ("ffm", FFMClassifier(max_epochs=3, random_state=0)),
+    ]
+    vote = VotingClassifier(members, voting="soft").fit(X_train, y_train)
+    proba = vote.predict_proba(X_test)
+    fitted = [est.fit(X_train, y_train) for _, est in members]
+    mean = np.mean([est.predict_proba(X_test) for est in fitted], axis=0)
+    np.testing.assert_allclose(proba, mean, rtol=1e-6)
+    assert roc_auc_score(y_test, proba[:, 1]) > 0.7
