@@ -4,9 +4,9 @@ MovieLens-100K split u1 (80,000 training rows), the reference fields (user,
 item, gender, age bucket, occupation, zip prefix, release decade, genres),
 the same settings for every library: embedding 16, MLP (64, 32), Adam
 lr 1e-3, batch 256, no weight decay, no dropout, ``--epochs`` epochs, 2 torch
-threads. Runs are interleaved (sklfi, pytorch-fm, DeepCTR-Torch, then again)
-``--repeat`` times, after one untimed warm-up run per library, and the best
-time of each is kept, since the machine is noisy. Times are whole ``fit``
+threads. Fits are interleaved (each of the four runs below in turn, then
+again) ``--repeat`` times, after one untimed warm-up run per library, and
+the best time of each is kept, since the machine is noisy. Times are whole ``fit``
 calls, as a user sees them.
 
 pytorch-fm has no multi-valued field: it gets each movie's first genre, and

@@ -382,8 +382,9 @@ class FIRegressorMixin(RegressorMixin):
 
 
 def _float32_csr(X):
-    """A real CSR matrix as float32 sharing ``X``'s index arrays, which
-    sklearn's conversion would copy, and keeping its known canonical format
+    """A real CSR matrix as float32 sharing ``X``'s index arrays where scipy
+    keeps their type (sklearn's conversion copies them), and keeping its
+    known canonical format
     (scipy caches it on ``X``, so predicting on the same matrix again skips
     the check); anything else unchanged, for ``validate_data`` to check."""
     if not (sp.issparse(X) and X.format == "csr" and X.dtype.kind in "biuf"):

@@ -38,6 +38,9 @@ def sparse_batches(
             offsets = offsets - offsets[0]
             counts = np.diff(offsets)
             idx, val = X.indices[nnz], X.data[nnz]
+            if not (idx.flags.writeable and val.flags.writeable):
+                # read-only (a memory map, say): torch wants writable arrays
+                idx, val = idx.copy(), val.copy()
         else:
             part = rows[first : first + batch_size * chunk]
             starts = X.indptr[part]

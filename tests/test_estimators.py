@@ -1,6 +1,7 @@
 """All estimators: learning, sklearn composition, persistence, errors."""
 
 import pickle
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -117,8 +118,9 @@ def test_same_seed_same_predictions_and_global_rng_untouched(cls, planted):
 def test_sparse_input_dtype_and_order_do_not_change_predictions(cls, planted):
     X_train, y_train, X_test, _ = planted
     model = cls(max_epochs=1, random_state=0).fit(X_train, y_train)
+    predict = model.predict_proba if cls is FFMClassifier else model.predict
     csr = X_test.tocsr()
-    expected = model.predict(csr)
+    expected = predict(csr)
     # the same matrix as float32, and with each row's entries reversed and
     # split into two duplicates that sum to the value
     rows = np.repeat(np.arange(csr.shape[0]), np.diff(csr.indptr))[::-1]
@@ -133,8 +135,14 @@ def test_sparse_input_dtype_and_order_do_not_change_predictions(cls, planted):
     )
     assert not messy.has_canonical_format
     before = messy.copy()
-    for X in (csr.astype(np.float32), messy):
-        np.testing.assert_array_equal(model.predict(X), expected)
+    # read-only arrays (a joblib memory map, say) are used without a warning
+    frozen = csr.astype(np.float32)
+    for a in (frozen.data, frozen.indices, frozen.indptr):
+        a.flags.writeable = False
+    for X in (csr.astype(np.float32), messy, frozen):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            np.testing.assert_array_equal(predict(X), expected)
     # the user's matrix is left as it was
     assert (messy.indices == before.indices).all() and (messy.data == before.data).all()
     big = csr.copy()

@@ -272,8 +272,9 @@ def test_field_order_of_columns_does_not_matter(model_cls):
     torch.testing.assert_close(shuffled(x), model(batch(X)), atol=1e-12, rtol=0)
 
 
+@pytest.mark.parametrize("one_hot", [True, False])
 @pytest.mark.parametrize("model_cls", [FFM, DeepFM, AFM])
-def test_one_category_per_field_matches_the_general_grouping(model_cls):
+def test_one_category_per_field_matches_the_general_grouping(model_cls, one_hot):
     # With exactly one non-zero in every (row, field), the per-field sums
     # skip the grouping; an empty padding row sends the same rows through
     # the general path, which must give the same outputs and gradients.
@@ -281,10 +282,13 @@ def test_one_category_per_field_matches_the_general_grouping(model_cls):
     sizes = [5, 6, 1, 3]
     cols = np.cumsum([0, *sizes[:-1]]) + rng.integers(0, sizes, size=(9, 4))
     values = rng.uniform(0.5, 2, cols.size).astype(np.float32).astype(np.float64)
+    if one_hot:
+        values[:] = 1.0
     X = sp.csr_matrix((values, cols.ravel(), np.arange(0, 37, 4)))
     model = model_cls(torch.from_numpy(FIELDS), 4, 4).double().eval()
     x = batch(X)
     assert len(x.idx) == X.shape[0] * 4  # the fast path's condition
+    assert (x.val is None) == one_hot
     grads = []
     for b in (x, x.padded(X.shape[0] + 1)):
         model.zero_grad()

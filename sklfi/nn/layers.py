@@ -117,7 +117,8 @@ _POSITIONS: dict = {}
 
 def _positions(n: int, like: Tensor) -> Tensor:
     """``arange(n)`` on ``like``'s device and dtype, sliced from a cached
-    tensor: a fresh ``arange`` per batch costs as much as a small lookup."""
+    tensor: a fresh ``arange`` per batch costs as much as a small lookup.
+    The result is a view of the cache: read it, never write to it."""
     key = (like.device, like.dtype)
     cached = _POSITIONS.get(key)
     if cached is None or len(cached) < n:

@@ -178,13 +178,11 @@ class WideDeep(nn.Module):
         super().__init__()
         self.embedding = FieldEmbedding(field_index, embedding_dim, n_fields, n_outputs)
         self.bias = nn.Parameter(torch.zeros(n_outputs))
-        deep_fields = torch.as_tensor(deep_fields).long()
-        n_deep = len(deep_fields)
-        if torch.equal(deep_fields, torch.arange(n_fields)):
-            deep_fields = None  # every field: no selection (a copy) needed
-        self.register_buffer("deep_fields", deep_fields)
+        self.register_buffer("deep_fields", torch.as_tensor(deep_fields).long())
+        # every field deep: no selection (a copy) needed
+        self.all_deep = torch.equal(self.deep_fields, torch.arange(n_fields))
         self.deep = MLP(
-            n_deep * embedding_dim,
+            len(deep_fields) * embedding_dim,
             hidden_layer_sizes,
             dropout,
             batch_norm,
@@ -193,7 +191,7 @@ class WideDeep(nn.Module):
 
     def forward(self, x: SparseBatch) -> Tensor:
         fields, linear = self.embedding.split(self.embedding(x))
-        if self.deep_fields is not None:
+        if not getattr(self, "all_deep", False):  # (absent in older pickles)
             fields = fields.index_select(1, self.deep_fields)
         deep = fields.flatten(1)
         return self.bias + linear + self.deep(deep)
