@@ -14,29 +14,15 @@ solver scores RMSE 0.898 and AUC 0.801 on u1. Usage::
 import argparse
 import time
 import warnings
+from functools import partial
 
 import numpy as np
 import torch
-from peers import load
+from peers import load_features, scores
 from sklearn.ensemble import VotingClassifier, VotingRegressor
 from sklearn.metrics import roc_auc_score, root_mean_squared_error
 
 import sklfi
-from sklfi.datasets import load_movielens_100k
-from sklfi.preprocessing import MovieLensFeatures
-
-
-def all_groups(task):
-    ml = load_movielens_100k()
-    train, test = ml.folds[0]
-    r = ml.ratings
-    features = MovieLensFeatures(ml.users, ml["items"])
-    X_train = features.fit_transform(r.iloc[train])
-    X_test = features.transform(r.iloc[test])
-    y = r.rating.to_numpy(dtype=np.float64)
-    if task == "ctr":
-        y = (y >= 4).astype(float)
-    return X_train, X_test, y[train], y[test]
 
 
 def main():
@@ -49,11 +35,15 @@ def main():
     torch.set_num_threads(2)
     warnings.filterwarnings("ignore")
     if args.features == "all":
-        X_train, X_test, y_train, y_test = all_groups(args.task)
+        X_train, X_test, y_train, y_test = load_features(args.task, groups=None)
     else:
-        X_train, X_test, y_train, y_test, _, _ = load(args.task)
-    rating = args.task == "rating"
-    suffix, vote = ("Regressor", VotingRegressor) if rating else ("Classifier", None)
+        X_train, X_test, y_train, y_test = load_features(args.task)
+    if args.task == "rating":
+        suffix, score = "Regressor", root_mean_squared_error
+        ensemble = VotingRegressor
+    else:
+        suffix, score = "Classifier", roc_auc_score
+        ensemble = partial(VotingClassifier, voting="soft")
     preds = []
     for seed in [int(s) for s in args.seeds.split(",")]:
         members = [
@@ -61,17 +51,10 @@ def main():
             for m in args.models.split(",")
         ]
         start = time.perf_counter()
-        if rating:
-            model = vote(members).fit(X_train, y_train)
-            preds.append(model.predict(X_test))
-            score = root_mean_squared_error
-        else:
-            model = VotingClassifier(members, voting="soft").fit(X_train, y_train)
-            preds.append(model.predict_proba(X_test)[:, 1])
-            score = roc_auc_score
+        model = ensemble(members).fit(X_train, y_train)
+        preds.append(scores(model, X_test))
         for (name, _), est in zip(members, model.estimators_):
-            single = est.predict(X_test) if rating else est.predict_proba(X_test)[:, 1]
-            print(f"  seed {seed} {name}: {score(y_test, single):.4f}")
+            print(f"  seed {seed} {name}: {score(y_test, scores(est, X_test)):.4f}")
         print(
             f"seed {seed}: average {score(y_test, preds[-1]):.4f}, "
             f"over the seeds so far {score(y_test, np.mean(preds, 0)):.4f} "

@@ -21,17 +21,11 @@ from functools import partial
 
 import numpy as np
 import torch
-from peers import load, predict_rates
+from peers import at_batch_size, load, predict_rates, scores
 
 import sklfi
 
 MODELS = ["FM", "FFM", "AFM", "WideDeep", "DeepFM", "NFM", "DLRM"]
-
-
-def outputs(est, X):
-    if hasattr(est, "predict_proba"):
-        return est.predict_proba(X)[:, 1]
-    return est.predict(X)
 
 
 def main():
@@ -51,10 +45,10 @@ def main():
             cls = getattr(sklfi, model + task)
             y = rating if task == "Regressor" else rating >= 4
             cpu = cls(max_epochs=args.epochs, random_state=0).fit(X_train, y)
-            on_cpu = outputs(cpu, X_test)
+            on_cpu = scores(cpu, X_test)
             cpu.net_.module_.to("cuda")
             cpu.net_.device = "cuda"
-            gap = float(np.max(np.abs(outputs(cpu, X_test) - on_cpu)))
+            gap = float(np.max(np.abs(scores(cpu, X_test) - on_cpu)))
             gpu = cls(max_epochs=args.epochs, random_state=0, device="cuda")
             torch.cuda.synchronize()
             start = time.perf_counter()
@@ -62,7 +56,8 @@ def main():
             torch.cuda.synchronize()
             fit_rate = X_train.shape[0] * args.epochs / (time.perf_counter() - start)
             # (predictions come back as numpy arrays: the GPU has finished)
-            rates, _ = predict_rates(gpu, partial(outputs, gpu), X_test, (4096, 16384))
+            predict = at_batch_size(gpu, partial(scores, gpu), X_test)
+            rates = predict_rates({0: predict}, X_test.shape[0], (4096, 16384))[0]
             rates = [f"{rates[b]:11,.0f}" for b in (4096, 16384)]
             print(f"{cls.__name__:20s} {gap:16.2e} {fit_rate:11,.0f} {' '.join(rates)}")
             if not gap <= 1e-4:

@@ -27,6 +27,7 @@ Install the peers with ``pip install -e ".[bench]"``. Usage::
 import argparse
 import time
 import warnings
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -48,6 +49,9 @@ FIELDS = [
     "genres",
     "decade",
 ]
+#: prediction batch sizes, and the passes each prediction timing is best of
+BATCHES = (256, 4096)
+REPEAT_PREDICT = 10
 SKLFI = {
     "fm": "FM",
     "ffm": "FFM",
@@ -59,18 +63,25 @@ SKLFI = {
 }
 
 
-def load(task):
-    """sklfi FieldMatrix plus per-field integer codes for the peers."""
+def load_features(task, groups=FIELDS):
+    """Training and test FieldMatrix of u1 with the ``MovieLensFeatures``
+    ``groups`` (every group when ``None``), and the targets: the rating, or
+    rating >= 4 for ``task="ctr"``."""
     ml = load_movielens_100k()
     train, test = ml.folds[0]
     r = ml.ratings
-    features = MovieLensFeatures(ml.users, ml["items"], groups=FIELDS)
+    features = MovieLensFeatures(ml.users, ml["items"], groups=groups)
     X_train = features.fit_transform(r.iloc[train])
     X_test = features.transform(r.iloc[test])
     y = r.rating.to_numpy(dtype=np.float64)
-    y_train, y_test = y[train], y[test]
     if task == "ctr":
-        y_train, y_test = (y_train >= 4).astype(float), (y_test >= 4).astype(float)
+        y = (y >= 4).astype(float)
+    return X_train, X_test, y[train], y[test]
+
+
+def load(task):
+    """The reference fields plus per-field integer codes for the peers."""
+    X_train, X_test, y_train, y_test = load_features(task)
     codes = {}
     for name, X in (("train", X_train), ("test", X_test)):
         csr = X.tocsr()
@@ -109,6 +120,42 @@ def first_genre_matrix(codes, dims):
     return sklfi.FieldMatrix(X, np.repeat(np.arange(F), dims), field_names=FIELDS)
 
 
+def scores(est, X):
+    """A fitted estimator's predictions: the probability of the positive
+    class for a classifier, the prediction for a regressor."""
+    if hasattr(est, "predict_proba"):
+        return est.predict_proba(X)[:, 1]
+    return est.predict(X)
+
+
+def at_batch_size(est, predict, X):
+    """``predict(X)`` with the fitted sklfi ``est``, as a function of the
+    batch size."""
+
+    def run(batch_size):
+        est.net_.batch_size = batch_size
+        return predict(X)
+
+    return run
+
+
+def predict_rates(predictors, n_rows, batch_sizes=BATCHES):
+    """Rows/s of every ``predict(batch_size)`` of ``predictors`` (name ->
+    function) at each batch size: the predictors take turns
+    ``REPEAT_PREDICT`` times, so that none meets a slow phase of the
+    machine alone, and the best time of each is kept."""
+    seconds = {(name, b): np.inf for name in predictors for b in batch_sizes}
+    for _ in range(REPEAT_PREDICT):
+        for name, predict in predictors.items():
+            for b in batch_sizes:
+                start = time.perf_counter()
+                predict(b)
+                seconds[name, b] = min(seconds[name, b], time.perf_counter() - start)
+    return {
+        name: {b: n_rows / seconds[name, b] for b in batch_sizes} for name in predictors
+    }
+
+
 def metric(task, y_true, pred):
     if task == "rating":
         return root_mean_squared_error(y_true, pred)
@@ -144,29 +191,7 @@ def run_sklfi(model, task, data, epochs, batch, first_genre=False):
     start = time.perf_counter()
     est.fit(X_train, y_train)
     fit_s = time.perf_counter() - start
-
-    def predict(b):
-        est.net_.batch_size = b
-        if task == "rating":
-            return est.predict(X_test)
-        return est.predict_proba(X_test)[:, 1]
-
-    return fit_s, predict
-
-
-def predict_rates(est, predict, X, batch_sizes=(256, 4096)):
-    """Rows/s of ``predict(X)`` with the fitted sklfi ``est`` at each batch
-    size (best of ``REPEAT_PREDICT`` calls), and the last predictions."""
-    rates = {}
-    for b in batch_sizes:
-        est.net_.batch_size = b
-        times = []
-        for _ in range(REPEAT_PREDICT):
-            start = time.perf_counter()
-            pred = predict(X)
-            times.append(time.perf_counter() - start)
-        rates[b] = X.shape[0] / min(times)
-    return rates, pred
+    return fit_s, at_batch_size(est, partial(scores, est), X_test)
 
 
 # -- pytorch-fm ----------------------------------------------------------------
@@ -268,8 +293,6 @@ RUNNERS = {
 }
 #: which sklfi run each peer is compared with: the one with identical data
 MATCHED = {"pytorch-fm": "sklfi, first genre", "deepctr-torch": "sklfi"}
-REPEAT_PREDICT = 10
-BATCHES = (256, 4096)
 
 
 def main():
@@ -298,29 +321,18 @@ def main():
                 out = run(model, args.task, data, args.epochs, args.batch_size)
                 if out is not None and (lib not in best or out[0] < best[lib][0]):
                     best[lib] = out  # (fit seconds, predict function)
-        # predictions timed interleaved too, each library's best of
-        # REPEAT_PREDICT passes, so that no library meets a slow phase alone
-        seconds = {(lib, b): np.inf for lib in best for b in BATCHES}
-        for _ in range(REPEAT_PREDICT):
-            for lib, (_, predict) in best.items():
-                for b in BATCHES:
-                    start = time.perf_counter()
-                    predict(b)
-                    elapsed = time.perf_counter() - start
-                    seconds[lib, b] = min(seconds[lib, b], elapsed)
-        n_test = len(data[3])
+        # predictions timed interleaved too
+        y_test = data[3]
+        rates = predict_rates({lib: out[1] for lib, out in best.items()}, len(y_test))
         for lib, (fit_s, predict) in best.items():
             rows.append(
                 {
                     "model": model,
                     "library": lib,
                     "fit_rows_per_s": n_train * args.epochs / fit_s,
-                    **{
-                        f"predict_rows_per_s_{b}": n_test / seconds[lib, b]
-                        for b in BATCHES
-                    },
+                    **{f"predict_rows_per_s_{b}": rates[lib][b] for b in BATCHES},
                     "rmse" if args.task == "rating" else "roc_auc": metric(
-                        args.task, data[3], predict(max(BATCHES))
+                        args.task, y_test, predict(max(BATCHES))
                     ),
                 }
             )

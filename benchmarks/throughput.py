@@ -38,7 +38,7 @@ MODELS = {
 
 def child(name, epochs, defaults):
     import torch
-    from peers import load, predict_rates
+    from peers import at_batch_size, load, predict_rates
     from sklearn.metrics import log_loss, roc_auc_score, root_mean_squared_error
 
     import sklfi
@@ -60,7 +60,8 @@ def child(name, epochs, defaults):
     model.fit(X_train, y_train)
     fit_s = time.perf_counter() - start
     predict = model.predict if regressor else model.predict_proba
-    rates, pred = predict_rates(model, predict, X_test)
+    rates = predict_rates({0: at_batch_size(model, predict, X_test)}, len(y_test))[0]
+    pred = predict(X_test)
     if regressor:
         metric = f"RMSE {root_mean_squared_error(y_test, pred):.4f}"
     else:

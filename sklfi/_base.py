@@ -384,12 +384,11 @@ class FIRegressorMixin(RegressorMixin):
 def _float32_csr(X):
     """A real CSR matrix as float32 sharing ``X``'s index arrays where scipy
     keeps their type (sklearn's conversion copies them), and keeping its
-    known canonical format
-    (scipy caches it on ``X``, so predicting on the same matrix again skips
-    the check); anything else unchanged, for ``validate_data`` to check."""
-    if not (sp.issparse(X) and X.format == "csr" and X.dtype.kind in "biuf"):
-        return X
-    if X.dtype == np.float32:
+    known canonical format (scipy caches it on ``X``, so predicting on the
+    same matrix again skips the check); anything else unchanged, for
+    ``validate_data`` to check."""
+    csr = sp.issparse(X) and X.format == "csr" and X.dtype.kind in "biuf"
+    if not csr or X.dtype == np.float32:
         return X
     with np.errstate(over="ignore"):  # too large for float32: the check says so
         data = X.data.astype(np.float32)

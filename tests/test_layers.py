@@ -287,7 +287,9 @@ def test_one_category_per_field_matches_the_general_grouping(model_cls, one_hot)
     X = sp.csr_matrix((values, cols.ravel(), np.arange(0, 37, 4)))
     model = model_cls(torch.from_numpy(FIELDS), 4, 4).double().eval()
     x = batch(X)
-    assert len(x.idx) == X.shape[0] * 4  # the fast path's condition
+    # the fast path's condition: the (row, field) slots are 0 .. B F - 1
+    slot = x.row * 4 + torch.from_numpy(FIELDS)[x.idx]
+    assert torch.equal(slot, torch.arange(X.shape[0] * 4))
     assert (x.val is None) == one_hot
     grads = []
     for b in (x, x.padded(X.shape[0] + 1)):
