@@ -29,8 +29,9 @@ from skorch.dataset import ValidSplit
 from skorch.utils import is_dataset, to_tensor
 from torch import nn
 
-from ._data import BatchIterator, CSRDataset, sparse_batches
+from ._data import BatchIterator, CSRDataset
 from ._fields import FieldMatrix, Fields
+from .nn import FieldEmbedding, one_per_field
 
 #: Optimizers by name. Adam, AdamW and SGD run "fused" (one kernel for all
 #: parameters, on CPU and CUDA): an Adam step on CPU is 2.5 (2,700 x 17
@@ -238,11 +239,24 @@ class _BaseEstimator(BaseEstimator):
                 device=device,
                 verbose=self.verbose,
             )
-            dataset = CSRDataset(X, y, sample_weight)
-            self.net_.fit(dataset, y if stratify else None)
+            # skorch's fit is initialize then partial_fit; the dataset needs
+            # the initialized module's fields
+            self.net_.initialize()
+            dataset = self._dataset(X, y, sample_weight)
+            self.net_.partial_fit(dataset, y if stratify else None)
             self.n_iter_ = len(self.net_.history)
             self._after_fit(X)
         return self
+
+    def _dataset(self, X, y=None, sample_weight=None):
+        """A validated CSR ``X`` as a :class:`~sklfi._data.CSRDataset`, its
+        batches flagged ``one_per_field`` when the module's fields allow it:
+        checked once here rather than in every batch."""
+        embedding = getattr(self.net_.module_, "embedding", None)
+        flag = isinstance(embedding, FieldEmbedding) and one_per_field(
+            X.indptr, X.indices, embedding.field_of.cpu(), embedding.n_fields
+        )
+        return CSRDataset(X, y, sample_weight, one_per_field=flag)
 
     def _forward(self, X):
         """Raw model outputs (logits or scaled values), shape (n, K), numpy."""
@@ -256,13 +270,14 @@ class _BaseEstimator(BaseEstimator):
         """Batches of a validated CSR ``X`` on the net's device, with the
         module in evaluation mode.
 
-        Every batch has the same number of rows (empty rows pad the last):
+        Every batch has the same number of rows (extra rows, see
+        :meth:`~sklfi.nn.SparseBatch.padded`, pad the last):
         float32 matrix products differ in the last bits between batch sizes,
         and a row's prediction must not depend on its neighbours.
         """
         self.net_.module_.eval()
         size = self.net_.batch_size
-        for batch, _ in sparse_batches(X, None, size):
+        for batch, _ in self._dataset(X).batches(None, size):
             if batch.n_rows < size:  # the last batch
                 batch = batch.padded(size)
             yield batch.to(self.net_.device)

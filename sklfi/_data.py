@@ -19,7 +19,11 @@ __all__ = ["BatchIterator", "CSRDataset", "sparse_batch", "sparse_batches"]
 
 
 def sparse_batches(
-    X: sp.csr_matrix, rows: np.ndarray | None, batch_size: int, chunk: int = 64
+    X: sp.csr_matrix,
+    rows: np.ndarray | None,
+    batch_size: int,
+    chunk: int = 64,
+    one_per_field: bool = False,
 ):
     """Yield ``(SparseBatch, batch_rows)`` for consecutive batches of ``rows``.
 
@@ -27,7 +31,8 @@ def sparse_batches(
     once; each batch is then a zero-copy slice of them. ``rows=None`` takes
     every row in order, and then the non-zeros are views of ``X``'s arrays,
     with nothing gathered. Column indices keep the CSR matrix's integer
-    dtype, values its float dtype.
+    dtype, values its float dtype. ``one_per_field`` flags every batch (the
+    caller has checked ``X`` with :func:`sklfi.nn.one_per_field`).
     """
     n = X.shape[0] if rows is None else len(rows)
     for first in range(0, n, batch_size * chunk):
@@ -59,7 +64,10 @@ def sparse_batches(
             lo, hi = cuts[k], cuts[k + 1]
             end = min(start + batch_size, len(part))
             part_val = None if val is None else val[lo:hi]
-            batch = SparseBatch(idx[lo:hi], part_val, local[lo:hi], starts[start:end])
+            batch = SparseBatch(
+                idx[lo:hi], part_val, local[lo:hi], starts[start:end],
+                one_per_field=one_per_field,
+            )  # fmt: skip
             yield batch, part[start:end]
 
 
@@ -79,10 +87,15 @@ class CSRDataset(Dataset):
         Canonical CSR (sorted, no duplicates), float32 values.
     y : ndarray of shape (n_samples,) or (n_samples, 1), or None
     sample_weight : ndarray of shape (n_samples,) or None
+    one_per_field : bool, default=False
+        Whether every row holds one non-zero per field, in field order
+        (checked by the caller with :func:`sklfi.nn.one_per_field`, once for
+        all batches); see :attr:`sklfi.nn.SparseBatch.one_per_field`.
     """
 
-    def __init__(self, X, y=None, sample_weight=None):
+    def __init__(self, X, y=None, sample_weight=None, one_per_field=False):
         self.X = X
+        self.one_per_field = one_per_field
         self.y = None if y is None else torch.as_tensor(y)
         self.sample_weight = (
             None
@@ -95,7 +108,10 @@ class CSRDataset(Dataset):
 
     def batches(self, rows, batch_size):
         """Yield ``(SparseBatch, y)`` for consecutive batches of ``rows``."""
-        for batch, part in sparse_batches(self.X, rows, batch_size):
+        batches = sparse_batches(
+            self.X, rows, batch_size, one_per_field=self.one_per_field
+        )
+        for batch, part in batches:
             if self.sample_weight is not None:
                 batch.sample_weight = self.sample_weight[part]
             yield batch, (None if self.y is None else self.y[part])

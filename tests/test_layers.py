@@ -17,7 +17,9 @@ from sklfi.nn import (
     DeepFM,
     DenseFeatures,
     FieldEmbedding,
+    WideDeep,
     bi_interaction,
+    one_per_field,
     pairwise_dots,
     pairwise_products,
     row_sum,
@@ -43,8 +45,9 @@ def random_rows(n_rows=7, seed=0):
     return sp.csr_matrix(dense.astype(np.float32).astype(np.float64))
 
 
-def batch(X, dtype=torch.float64):
-    x = sparse_batch(X.astype(np.float32), np.arange(X.shape[0]))
+def batch(X, dtype=torch.float64, one_per_field=False):
+    X = X.astype(np.float32)
+    x = next(sparse_batches(X, None, X.shape[0], one_per_field=one_per_field))[0]
     if x.val is not None:
         x.val = x.val.to(dtype)
     return x
@@ -272,39 +275,77 @@ def test_field_order_of_columns_does_not_matter(model_cls):
     torch.testing.assert_close(shuffled(x), model(batch(X)), atol=1e-12, rtol=0)
 
 
-@pytest.mark.parametrize("one_hot", [True, False])
-@pytest.mark.parametrize("model_cls", [FFM, DeepFM, AFM])
-def test_one_category_per_field_matches_the_general_grouping(model_cls, one_hot):
-    # With exactly one non-zero in every (row, field), the per-field sums
-    # skip the grouping; an empty padding row sends the same rows through
-    # the general path, which must give the same outputs and gradients.
-    rng = np.random.default_rng(7)
+def one_per_field_rows(n_rows, one_hot, seed=7):
+    """CSR rows with exactly one non-zero in each field of ``FIELDS``."""
+    rng = np.random.default_rng(seed)
     sizes = [5, 6, 1, 3]
-    cols = np.cumsum([0, *sizes[:-1]]) + rng.integers(0, sizes, size=(9, 4))
+    cols = np.cumsum([0, *sizes[:-1]]) + rng.integers(0, sizes, size=(n_rows, 4))
     values = rng.uniform(0.5, 2, cols.size).astype(np.float32).astype(np.float64)
     if one_hot:
         values[:] = 1.0
-    X = sp.csr_matrix((values, cols.ravel(), np.arange(0, 37, 4)))
-    model = model_cls(torch.from_numpy(FIELDS), 4, 4).double().eval()
+    indptr = np.arange(0, cols.size + 1, 4)
+    return sp.csr_matrix((values, cols.ravel(), indptr), shape=(n_rows, len(FIELDS)))
+
+
+def test_one_per_field_accepts_only_one_non_zero_per_field_in_field_order():
+    X = one_per_field_rows(6, one_hot=True)
+    assert one_per_field(X.indptr, X.indices, FIELDS, 4)
+    assert not one_per_field(X.indptr, X.indices, FIELDS, 5)  # a field never set
+    assert not one_per_field(X.indptr, X.indices, FIELDS, 0)
+    dense = X.toarray()
+    missing = dense.copy()
+    missing[2, 12:] = 0  # row 2 without its last field
+    two = dense.copy()
+    two[2, 12:] = 0
+    two[2, 6:8] = 1  # ... and two values in field 1: still 4 per row
+    for Z in (missing, two):
+        Z = sp.csr_matrix(Z)
+        assert not one_per_field(Z.indptr, Z.indices, FIELDS, 4)
+    # one value per field, but columns (so CSR order) not in field order
+    order = np.r_[12:15, 0:12]
+    Z = X[:, order].tocsr()
+    Z.sort_indices()
+    assert not one_per_field(Z.indptr, Z.indices, FIELDS[order], 4)
+
+
+@pytest.mark.parametrize("one_hot", [True, False])
+@pytest.mark.parametrize("model_cls", [FFM, DeepFM, AFM, WideDeep])
+def test_one_per_field_batches_match_the_general_grouping(model_cls, one_hot):
+    # A batch flagged one_per_field skips the grouping (and FFM its own-field
+    # lookup); the same batch unflagged takes the general path, which must
+    # give the same outputs and gradients, and both the naive per-field sums.
+    X = one_per_field_rows(9, one_hot)
+    assert one_per_field(X.indptr, X.indices, FIELDS, 4)
+    torch.manual_seed(0)
+    deep_fields = (range(4),) if model_cls is WideDeep else ()
+    model = model_cls(torch.from_numpy(FIELDS), 4, *deep_fields, 4).double().eval()
     x = batch(X)
-    # the fast path's condition: the (row, field) slots are 0 .. B F - 1
-    slot = x.row * 4 + torch.from_numpy(FIELDS)[x.idx]
-    assert torch.equal(slot, torch.arange(X.shape[0] * 4))
+    flagged = batch(X, one_per_field=True)
+    assert flagged.one_per_field and not x.one_per_field
     assert (x.val is None) == one_hot
     grads = []
-    for b in (x, x.padded(X.shape[0] + 1)):
+    for b in (x, flagged):
         model.zero_grad()
-        out = model(b)[: X.shape[0]]
+        out = model(b)
         out.sum().backward()
         grads.append((out.detach(), model.embedding.weight.grad.clone()))
     torch.testing.assert_close(grads[0][0], grads[1][0], atol=1e-12, rtol=0)
     torch.testing.assert_close(grads[0][1], grads[1][1], atol=1e-12, rtol=0)
-    emb = model.embedding
-    pooled = emb(x).detach().numpy()
-    V = emb.weight.detach().numpy()
-    for r in range(X.shape[0]):
-        expected = naive_field_embeddings(X, V, r)
-        np.testing.assert_allclose(pooled[r], expected, atol=1e-12)
+    V = model.embedding.weight.detach().numpy()
+    for b in (x, flagged):
+        pooled = model.embedding(b).detach().numpy()
+        for r in range(X.shape[0]):
+            expected = naive_field_embeddings(X, V, r)
+            np.testing.assert_allclose(pooled[r], expected, atol=1e-12)
+    # padding a flagged batch repeats its last row, so the flag still holds
+    padded = flagged.padded(12)
+    assert padded.one_per_field and padded.n_rows == 12
+    assert padded.offsets.tolist() == list(range(0, 48, 4))
+    assert padded.row.tolist() == np.repeat(np.arange(12), 4).tolist()
+    assert torch.equal(padded.idx[36:], flagged.idx[32:].repeat(3))
+    out = model(padded).detach()
+    torch.testing.assert_close(out[:9], grads[0][0], atol=1e-12, rtol=0)
+    torch.testing.assert_close(out[9:], out[8:9].expand(3, 1), atol=1e-12, rtol=0)
 
 
 @pytest.mark.parametrize("model_cls", [FM, FFM, DeepFM])

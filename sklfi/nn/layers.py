@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
@@ -24,6 +25,7 @@ __all__ = [
     "Readout",
     "SparseBatch",
     "bi_interaction",
+    "one_per_field",
     "pair_indices",
     "pairwise_dots",
     "pairwise_products",
@@ -51,6 +53,11 @@ class SparseBatch:
         row's offset.
     sample_weight : FloatTensor of shape (B,) or None
         Weights of the rows in the loss (used by the training loop only).
+    one_per_field : bool, default=False
+        Set by the producer of the batch when every row holds exactly one
+        non-zero per field, in field order (non-zero ``k`` is row
+        ``k // F``'s value of field ``k % F``): per-field sums then need no
+        grouping. See :func:`sklfi.nn.one_per_field`.
     """
 
     idx: Tensor
@@ -58,6 +65,7 @@ class SparseBatch:
     row: Tensor
     offsets: Tensor
     sample_weight: Tensor | None = None
+    one_per_field: bool = False
 
     @property
     def n_rows(self) -> int:
@@ -68,12 +76,32 @@ class SparseBatch:
         return self.n_rows
 
     def padded(self, n_rows: int) -> SparseBatch:
-        """The batch with empty rows appended up to ``n_rows`` rows."""
-        extra = self.offsets.new_full((n_rows - self.n_rows,), len(self.idx))
+        """The batch with rows appended up to ``n_rows`` rows, whose outputs
+        are meant to be dropped: empty rows, or copies of the last row in a
+        batch flagged :attr:`one_per_field` (so that the flag still holds)."""
+        extra, n = n_rows - self.n_rows, len(self.idx)
+        if extra == 0:
+            return self
+        if not (self.one_per_field and self.n_rows):
+            offsets = self.offsets.new_full((extra,), n)
+            return SparseBatch(
+                self.idx, self.val, self.row, torch.cat([self.offsets, offsets]),
+                self.sample_weight,
+            )  # fmt: skip
+        F = n // self.n_rows  # the copies: rows n_rows.., non-zeros n..
+
+        def grow(t, copies):
+            return torch.cat([t, copies.to(t)])
+
+        tail = slice(n - F, n)
         return SparseBatch(
-            self.idx, self.val, self.row, torch.cat([self.offsets, extra]),
+            grow(self.idx, self.idx[tail].repeat(extra)),
+            None if self.val is None else grow(self.val, self.val[tail].repeat(extra)),
+            grow(self.row, torch.arange(self.n_rows, n_rows).repeat_interleave(F)),
+            grow(self.offsets, torch.arange(n, n_rows * F, F)),
             self.sample_weight,
-        )  # fmt: skip
+            True,
+        )
 
     def to(self, device) -> SparseBatch:
         def move(t):
@@ -81,8 +109,37 @@ class SparseBatch:
 
         return SparseBatch(
             move(self.idx), move(self.val), move(self.row), move(self.offsets),
-            move(self.sample_weight),
+            move(self.sample_weight), self.one_per_field,
         )  # fmt: skip
+
+
+def one_per_field(indptr, indices, field_of, n_fields: int) -> bool:
+    """Whether the CSR rows given by ``indptr`` and ``indices`` (numpy arrays)
+    hold exactly one non-zero per field, in field order: the condition for
+    :attr:`SparseBatch.one_per_field`.
+
+    ``field_of`` (``(n_features,)``) is the field of every column. Rather
+    than look up the field of every non-zero, the check takes the smallest
+    and largest column at each position of the rows and requires every
+    column between them to be of that position's field. It may answer
+    ``False`` for fields whose columns interleave, which is safe: such data
+    takes the general path.
+    """
+    n_rows, F = len(indptr) - 1, n_fields
+    if F == 0 or len(indices) != n_rows * F:
+        return False
+    if not np.array_equal(indptr, np.arange(0, len(indices) + 1, F)):
+        return False
+    if n_rows == 0:
+        return True
+    if not indices.flags.writeable:  # (torch reads writable arrays only)
+        indices = indices.copy()
+    lo, hi = torch.aminmax(torch.from_numpy(indices).view(n_rows, F), dim=0)
+    lo, hi = lo.tolist(), hi.tolist()
+    if any(hi[f] >= lo[f + 1] for f in range(F - 1)):
+        return False  # (so that the ranges below span n_features at most)
+    field_of = torch.as_tensor(field_of)
+    return all(bool((field_of[lo[f] : hi[f] + 1] == f).all()) for f in range(F))
 
 
 class _BagSum(torch.autograd.Function):
@@ -104,7 +161,7 @@ class _BagSum(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad):
         idx, val, segment = ctx.saved_tensors
-        g = grad.index_select(0, segment)
+        g = grad if segment is None else grad.index_select(0, segment)
         if val is not None:
             g = g * val.unsqueeze(-1)
         if idx is not None:
@@ -139,7 +196,7 @@ def _bag(weight, idx, val, offsets):
 def segment_sum(
     v: Tensor,
     offsets: Tensor,
-    segment: Tensor,
+    segment: Tensor | None,
     idx: Tensor | None = None,
     val: Tensor | None = None,
 ) -> Tensor:
@@ -149,7 +206,8 @@ def segment_sum(
     rows ``v[idx]`` (a lookup in a table ``v``), each scaled by ``val`` when
     given. Segment ``s`` starts at ``offsets[s]`` and ends where the next one
     starts; an empty segment sums to zero. ``segment`` (N,) is the segment of
-    every non-zero, non-decreasing.
+    every non-zero, non-decreasing; ``None`` when non-zero ``s`` is segment
+    ``s`` alone.
     """
     if v.requires_grad and torch.is_grad_enabled():
         return _BagSum.apply(v, idx, val, offsets, segment)
@@ -246,19 +304,19 @@ class FieldEmbedding(FeatureEmbedding):
     def _per_field(self, x: SparseBatch, v: Tensor, idx=None, val=None) -> Tensor:
         """:func:`segment_sum` over the (row, field) groups: ``(B, F, C)``.
 
-        The groups are the slots ``row F + field``; CSR order already makes
-        them contiguous when every field's columns precede the next field's,
-        and otherwise a stable sort of the non-zeros does. When every slot
-        holds exactly one non-zero (one category per field, nothing
-        missing), the slots are the non-zeros and no grouping is needed.
+        The groups are the slots ``row F + field``. A batch flagged
+        :attr:`~SparseBatch.one_per_field` has one non-zero per slot, in slot
+        order, so needs no grouping. Otherwise CSR order already makes the
+        slots contiguous when every field's columns precede the next
+        field's, and a stable sort of the non-zeros does when not.
         """
         n_slots = x.n_rows * self.n_fields
-        slot = x.row * self.n_fields + self.field_of.index_select(0, x.idx)
-        if len(slot) == n_slots and bool((slot == _positions(n_slots, slot)).all()):
+        if x.one_per_field:
             if idx is None:
                 return v.reshape(x.n_rows, self.n_fields, -1)
-            offsets = _positions(n_slots, x.offsets)
+            slot, offsets = None, _positions(n_slots, x.offsets)
         else:
+            slot = x.row * self.n_fields + self.field_of.index_select(0, x.idx)
             if len(slot) > 1 and bool((slot[1:] < slot[:-1]).any()):
                 slot, order = torch.sort(slot, stable=True)
                 if idx is None:
