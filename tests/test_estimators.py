@@ -296,19 +296,43 @@ def test_voting_ensembles_of_sklfi_estimators_on_a_field_matrix(planted):
     assert roc_auc_score(y_test, proba[:, 1]) > 0.7
 
 
-@pytest.mark.parametrize("cls", [getattr(sklfi, m + "Regressor") for m in MODELS])
-def test_one_per_field_input_predicts_as_the_general_path(cls, planted, monkeypatch):
+ONE_PER_FIELD_CASES = [
+    *(getattr(sklfi, m + "Regressor")() for m in MODELS),
+    sklfi.WideDeepRegressor(crosses=[("publisher", "advertiser")]),
+    sklfi.FFMClassifier(early_stopping=True),  # (the validation split's rows)
+]
+
+
+@pytest.mark.parametrize("est", ONE_PER_FIELD_CASES, ids=repr)
+def test_one_per_field_input_predicts_as_the_general_path(est, planted, monkeypatch):
     # FieldEncoder output holds one category per field: batches are flagged
-    # so, which spares the per-field grouping; forced through the general
-    # path, the same model must predict the same values, the padded last
-    # batch included (11 rows at batch size 4).
+    # so, which spares the per-field grouping. Forced through the general
+    # path, or predicted with a row that misses a field (which unflags the
+    # matrix), the same rows must get the same predictions to the last bit,
+    # the padded last batch included (11 rows at batch size 4).
     X_train, y_train, X_test, _ = planted
-    model = cls(max_epochs=1, batch_size=4, random_state=0).fit(X_train, y_train)
+    model = clone(est).set_params(max_epochs=1, batch_size=4, random_state=0)
+    model.fit(X_train, y_train)
     fields = getattr(model.net_.module_.embedding, "n_fields", None)
-    assert model._dataset(X_test.tocsr()).one_per_field == (fields is not None)
-    fast = model.predict(X_test[:11])
+    X = X_test[:11]
+    assert model._dataset(model._validate(X, reset=False)).one_per_field == (
+        fields is not None
+    )
+    fast = scores(model, X)
+    incomplete = X.tocsr()[:1].copy()
+    incomplete.data[-1] = 0  # no value in the last field
+    incomplete.eliminate_zeros()
+    rows = sp.vstack([X.tocsr(), incomplete]).tocsr()
+    mixed = FieldMatrix(rows, X.fields, X.field_names, X.field_kinds)
+    np.testing.assert_array_equal(scores(model, mixed)[:11], fast)
     monkeypatch.setattr(sklfi._base, "one_per_field", lambda *args: False)
-    assert not model._dataset(X_test.tocsr()).one_per_field
-    for rows in (11, 1):
-        general = model.predict(X_test[:rows])
-        np.testing.assert_allclose(general, fast[:rows], rtol=1e-5, atol=1e-6)
+    assert not model._dataset(X.tocsr()).one_per_field
+    np.testing.assert_array_equal(scores(model, X), fast)
+    np.testing.assert_array_equal(scores(model, X_test[:1]), fast[:1])
+
+
+def scores(model, X):
+    """Probabilities of the positive class, or predictions."""
+    if hasattr(model, "predict_proba"):
+        return model.predict_proba(X)[:, 1]
+    return model.predict(X)

@@ -207,7 +207,7 @@ def segment_sum(
     given. Segment ``s`` starts at ``offsets[s]`` and ends where the next one
     starts; an empty segment sums to zero. ``segment`` (N,) is the segment of
     every non-zero, non-decreasing; ``None`` when non-zero ``s`` is segment
-    ``s`` alone.
+    ``s`` alone (then ``offsets`` must be ``0 .. N-1``).
     """
     if v.requires_grad and torch.is_grad_enabled():
         return _BagSum.apply(v, idx, val, offsets, segment)

@@ -90,17 +90,17 @@ class FFM(nn.Module):
         E, linear = self.embedding.split(self.embedding(x))
         E = E.unflatten(2, (F, D))  # E[b, f, g] = sum_{i in f} x_i w_{i,g}
         cross = (E * E.transpose(1, 2)).sum((1, 2))  # (B, D)
-        if x.one_per_field:  # E_ff is the field's one x_i w_{i,f_i}
-            own = E.diagonal(0, 1, 2).square().sum(2)
-        else:
-            # x_i w_{i,f_i}: each non-zero's vector for its own field, looked
-            # up alone (the full rows of F vectors are never gathered)
+        # x_i w_{i,f_i}: each non-zero's vector for its own field, (N, D)
+        if x.one_per_field:  # E_ff, in the order of the non-zeros
+            own = E.diagonal(0, 1, 2).transpose(1, 2).reshape(-1, D)
+        else:  # looked up alone (the rows of F vectors are never gathered)
             table = self.embedding.weight[:, : F * D].unflatten(1, (F, D))
             own = table[x.idx, self.embedding.field_of.index_select(0, x.idx)]
             if x.val is not None:
                 own = own * x.val.unsqueeze(-1)
-            own = row_sum(own.square(), x)
-        pairs = 0.5 * (cross - own)
+        # (the same sum on both paths: a row's prediction is the same to the
+        # last bit whichever path its batch takes)
+        pairs = 0.5 * (cross - row_sum(own.square(), x))
         return self.bias + linear + self.readout(pairs)
 
 
