@@ -42,10 +42,10 @@ def sparse_batches(
             nnz = slice(offsets[0], offsets[-1])
             offsets = offsets - offsets[0]
             counts = np.diff(offsets)
-            idx, val = X.indices[nnz], X.data[nnz]
-            if not (idx.flags.writeable and val.flags.writeable):
-                # read-only (a memory map, say): torch wants writable arrays
-                idx, val = idx.copy(), val.copy()
+            # (copies of read-only arrays, a memory map say: torch wants
+            # writable ones)
+            idx = np.require(X.indices[nnz], requirements="W")
+            val = np.require(X.data[nnz], requirements="W")
         else:
             part = rows[first : first + batch_size * chunk]
             starts = X.indptr[part]

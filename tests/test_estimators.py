@@ -296,6 +296,13 @@ def test_voting_ensembles_of_sklfi_estimators_on_a_field_matrix(planted):
     assert roc_auc_score(y_test, proba[:, 1]) > 0.7
 
 
+def scores(model, X):
+    """Probabilities of the positive class, or predictions."""
+    if hasattr(model, "predict_proba"):
+        return model.predict_proba(X)[:, 1]
+    return model.predict(X)
+
+
 ONE_PER_FIELD_CASES = [
     *(getattr(sklfi, m + "Regressor")() for m in MODELS),
     sklfi.WideDeepRegressor(crosses=[("publisher", "advertiser")]),
@@ -329,10 +336,3 @@ def test_one_per_field_input_predicts_as_the_general_path(est, planted, monkeypa
     assert not model._dataset(X.tocsr()).one_per_field
     np.testing.assert_array_equal(scores(model, X), fast)
     np.testing.assert_array_equal(scores(model, X_test[:1]), fast[:1])
-
-
-def scores(model, X):
-    """Probabilities of the positive class, or predictions."""
-    if hasattr(model, "predict_proba"):
-        return model.predict_proba(X)[:, 1]
-    return model.predict(X)

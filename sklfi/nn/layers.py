@@ -132,8 +132,7 @@ def one_per_field(indptr, indices, field_of, n_fields: int) -> bool:
         return False
     if n_rows == 0:
         return True
-    if not indices.flags.writeable:  # (torch reads writable arrays only)
-        indices = indices.copy()
+    indices = np.require(indices, requirements="W")  # (as torch wants)
     lo, hi = torch.aminmax(torch.from_numpy(indices).view(n_rows, F), dim=0)
     lo, hi = lo.tolist(), hi.tolist()
     if any(hi[f] >= lo[f + 1] for f in range(F - 1)):
