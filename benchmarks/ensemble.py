@@ -8,7 +8,7 @@ seeds. ``--features reference`` uses the reference fields of ``peers.py``;
 solver scores RMSE 0.898 and AUC 0.801 on u1. Usage::
 
     python benchmarks/ensemble.py [--task rating|ctr] [--features reference|all]
-        [--seeds 0,1,2] [--models FM,FFM,AFM,WideDeep,DeepFM,NFM,DLRM]
+        [--seeds 0,1,2] [--models fm,ffm,afm,widedeep,deepfm,nfm,dlrm]
 """
 
 import argparse
@@ -18,11 +18,11 @@ from functools import partial
 
 import numpy as np
 import torch
-from peers import load_features, scores
+from _common import load_features, scores
 from sklearn.ensemble import VotingClassifier, VotingRegressor
 from sklearn.metrics import roc_auc_score, root_mean_squared_error
 
-import sklfi
+from sklfi import MODELS
 
 
 def main():
@@ -30,7 +30,7 @@ def main():
     parser.add_argument("--task", choices=["rating", "ctr"], default="rating")
     parser.add_argument("--features", choices=["reference", "all"], default="all")
     parser.add_argument("--seeds", default="0,1,2")
-    parser.add_argument("--models", default="FM,FFM,AFM,WideDeep,DeepFM,NFM,DLRM")
+    parser.add_argument("--models", default=",".join(MODELS))
     args = parser.parse_args()
     torch.set_num_threads(2)
     warnings.filterwarnings("ignore")
@@ -38,16 +38,15 @@ def main():
         X_train, X_test, y_train, y_test = load_features(args.task, groups=None)
     else:
         X_train, X_test, y_train, y_test = load_features(args.task)
-    if args.task == "rating":
-        suffix, score = "Regressor", root_mean_squared_error
-        ensemble = VotingRegressor
+    regression = args.task == "rating"
+    if regression:
+        score, ensemble = root_mean_squared_error, VotingRegressor
     else:
-        suffix, score = "Classifier", roc_auc_score
-        ensemble = partial(VotingClassifier, voting="soft")
+        score, ensemble = roc_auc_score, partial(VotingClassifier, voting="soft")
     preds = []
     for seed in [int(s) for s in args.seeds.split(",")]:
         members = [
-            (m, getattr(sklfi, m + suffix)(random_state=seed))
+            (m, MODELS[m].estimator(regression, random_state=seed))
             for m in args.models.split(",")
         ]
         start = time.perf_counter()

@@ -21,11 +21,9 @@ from functools import partial
 
 import numpy as np
 import torch
-from peers import at_batch_size, load, predict_rates, scores
+from _common import at_batch_size, load, predict_rates, scores
 
-import sklfi
-
-MODELS = ["FM", "FFM", "AFM", "WideDeep", "DeepFM", "NFM", "DLRM"]
+from sklfi import MODELS
 
 
 def main():
@@ -40,10 +38,9 @@ def main():
     failed = []
     header = f"{'estimator':20s} {'max |cpu - gpu|':>16s} {'fit rows/s':>11s} "
     print(header + f"{'pred@4096':>11s} {'pred@16384':>11s}")
-    for model in MODELS:
-        for task in ("Regressor", "Classifier"):
-            cls = getattr(sklfi, model + task)
-            y = rating if task == "Regressor" else rating >= 4
+    for model in MODELS.values():
+        for cls in (model.regressor, model.classifier):
+            y = rating if cls is model.regressor else rating >= 4
             cpu = cls(max_epochs=args.epochs, random_state=0).fit(X_train, y)
             on_cpu = scores(cpu, X_test)
             cpu.net_.module_.to("cuda")

@@ -31,135 +31,20 @@ from functools import partial
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 import torch
-from sklearn.metrics import roc_auc_score, root_mean_squared_error
+from _common import (
+    BATCHES,
+    FIELDS,
+    at_batch_size,
+    first_genre_matrix,
+    load,
+    metric,
+    predict_rates,
+    scores,
+    with_protocol,
+)
 
-import sklfi
-from sklfi.datasets import load_movielens_100k
-from sklfi.preprocessing import MovieLensFeatures
-
-FIELDS = [
-    "user_id",
-    "gender",
-    "age_bucket",
-    "occupation",
-    "zip3",
-    "item_id",
-    "genres",
-    "decade",
-]
-#: prediction batch sizes, and the passes each prediction timing is best of
-BATCHES = (256, 4096)
-REPEAT_PREDICT = 10
-SKLFI = {
-    "fm": "FM",
-    "ffm": "FFM",
-    "afm": "AFM",
-    "nfm": "NFM",
-    "widedeep": "WideDeep",
-    "deepfm": "DeepFM",
-    "dlrm": "DLRM",
-}
-
-
-def load_features(task, groups=FIELDS):
-    """Training and test FieldMatrix of u1 with the ``MovieLensFeatures``
-    ``groups`` (every group when ``None``), and the targets: the rating, or
-    rating >= 4 for ``task="ctr"``."""
-    ml = load_movielens_100k()
-    train, test = ml.folds[0]
-    r = ml.ratings
-    features = MovieLensFeatures(ml.users, ml["items"], groups=groups)
-    X_train = features.fit_transform(r.iloc[train])
-    X_test = features.transform(r.iloc[test])
-    y = r.rating.to_numpy(dtype=np.float64)
-    if task == "ctr":
-        y = (y >= 4).astype(float)
-    return X_train, X_test, y[train], y[test]
-
-
-def load(task):
-    """The reference fields plus per-field integer codes for the peers."""
-    X_train, X_test, y_train, y_test = load_features(task)
-    codes = {}
-    for name, X in (("train", X_train), ("test", X_test)):
-        csr = X.tocsr()
-        per_field, genres = [], None
-        for f, field in enumerate(X.field_names):
-            cols = np.flatnonzero(X.fields == f)
-            block = csr[:, cols]
-            if field == "genres":  # up to 6 genres, padded with 0 (= none)
-                lengths = np.diff(block.indptr)
-                genres = np.zeros((block.shape[0], 6), dtype=np.int64)
-                pos = np.arange(block.nnz) - np.repeat(block.indptr[:-1], lengths)
-                keep = pos < 6
-                rows = np.repeat(np.arange(block.shape[0]), lengths)
-                genres[rows[keep], pos[keep]] = block.indices[keep] + 1
-            # first non-zero column, or an extra "none" code
-            first = np.where(
-                np.diff(block.indptr) > 0,
-                block.indices[np.minimum(block.indptr[:-1], block.nnz - 1)],
-                len(cols),
-            )
-            per_field.append(first)
-        codes[name] = (np.column_stack(per_field).astype(np.int64), genres)
-    dims = [int((X_train.fields == f).sum()) + 1 for f in range(len(FIELDS))]
-    return X_train, X_test, y_train, y_test, codes, dims
-
-
-def first_genre_matrix(codes, dims):
-    """The per-field codes pytorch-fm reads, one-hot encoded: a FieldMatrix
-    with one non-zero per field."""
-    n, F = codes.shape
-    starts = np.cumsum([0, *dims[:-1]])
-    X = sp.csr_matrix(
-        (np.ones(n * F), (codes + starts).ravel(), np.arange(0, n * F + 1, F)),
-        shape=(n, sum(dims)),
-    )
-    return sklfi.FieldMatrix(X, np.repeat(np.arange(F), dims), field_names=FIELDS)
-
-
-def scores(est, X):
-    """A fitted estimator's predictions: the probability of the positive
-    class for a classifier, the prediction for a regressor."""
-    if hasattr(est, "predict_proba"):
-        return est.predict_proba(X)[:, 1]
-    return est.predict(X)
-
-
-def at_batch_size(est, predict, X):
-    """``predict(X)`` with the fitted sklfi ``est``, as a function of the
-    batch size."""
-
-    def run(batch_size):
-        est.net_.batch_size = batch_size
-        return predict(X)
-
-    return run
-
-
-def predict_rates(predictors, n_rows, batch_sizes=BATCHES):
-    """Rows/s of every ``predict(batch_size)`` of ``predictors`` (name ->
-    function) at each batch size: the predictors take turns
-    ``REPEAT_PREDICT`` times, so that none meets a slow phase of the
-    machine alone, and the best time of each is kept."""
-    seconds = {(name, b): np.inf for name in predictors for b in batch_sizes}
-    for _ in range(REPEAT_PREDICT):
-        for name, predict in predictors.items():
-            for b in batch_sizes:
-                start = time.perf_counter()
-                predict(b)
-                seconds[name, b] = min(seconds[name, b], time.perf_counter() - start)
-    return {
-        name: {b: n_rows / seconds[name, b] for b in batch_sizes} for name in predictors
-    }
-
-
-def metric(task, y_true, pred):
-    if task == "rating":
-        return root_mean_squared_error(y_true, pred)
-    return roc_auc_score(y_true, pred)
+from sklfi import MODELS
 
 
 # -- sklfi ---------------------------------------------------------------------
@@ -168,26 +53,7 @@ def run_sklfi(model, task, data, epochs, batch, first_genre=False):
     if first_genre:
         X_train = first_genre_matrix(codes["train"][0], dims)
         X_test = first_genre_matrix(codes["test"][0], dims)
-    cls = getattr(
-        sklfi, SKLFI[model] + ("Regressor" if task == "rating" else "Classifier")
-    )
-    params = dict(
-        embedding_dim=16,
-        lr=1e-3,
-        optimizer="adam",
-        weight_decay=0.0,
-        batch_size=batch,
-        max_epochs=epochs,
-        random_state=0,
-    )
-    names = cls().get_params()
-    if "hidden_layer_sizes" in names:
-        params["hidden_layer_sizes"] = (64, 32)
-    if "dropout" in names:
-        params["dropout"] = 0.0
-    if "attention_dim" in names:
-        params.update(attention_dim=16, attention_weight_decay=0.0)
-    est = cls(**params)
+    est = with_protocol(MODELS[model].estimator(task == "rating"), epochs, batch)
     start = time.perf_counter()
     est.fit(X_train, y_train)
     fit_s = time.perf_counter() - start

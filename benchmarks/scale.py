@@ -23,16 +23,14 @@ import time
 def child(n_rows, model, batch_size):
     import torch
 
-    import sklfi
+    from sklfi import MODELS
     from sklfi.datasets import make_hashed_ctr
 
     torch.set_num_threads(2)
     start = time.perf_counter()
     X, y = make_hashed_ctr(n_samples=n_rows, random_state=0)
     generate_s = time.perf_counter() - start
-    est = getattr(sklfi, {"fm": "FMClassifier", "deepfm": "DeepFMClassifier"}[model])(
-        max_epochs=1, batch_size=batch_size, random_state=0
-    )
+    est = MODELS[model].classifier(max_epochs=1, batch_size=batch_size, random_state=0)
     start = time.perf_counter()
     est.fit(X, y)
     fit_s = time.perf_counter() - start

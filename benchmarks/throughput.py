@@ -5,7 +5,7 @@ prefix, release decade, genres) from ``MovieLensFeatures``, as in
 ``peers.py``; the regressors learn the rating, the classifiers "rating >= 4".
 Each estimator runs in a fresh process, so that its peak resident memory is
 its own. Settings are the protocol's (embedding 16, MLP (64, 32), Adam
-lr 1e-3, batch 256, no weight decay) or, with ``--defaults``, each
+lr 1e-3, batch 256, no weight decay, no dropout) or, with ``--defaults``, each
 estimator's own defaults. 2 torch threads.
 
 Usage::
@@ -25,37 +25,19 @@ import subprocess
 import sys
 import time
 
-MODELS = {
-    "fm": "FM",
-    "ffm": "FFM",
-    "afm": "AFM",
-    "widedeep": "WideDeep",
-    "deepfm": "DeepFM",
-    "nfm": "NFM",
-    "dlrm": "DLRM",
-}
+from sklfi import MODELS
 
 
-def child(name, epochs, defaults):
+def child(key, regressor, epochs, defaults):
     import torch
-    from peers import at_batch_size, load, predict_rates
+    from _common import at_batch_size, load, predict_rates, with_protocol
     from sklearn.metrics import log_loss, roc_auc_score, root_mean_squared_error
 
-    import sklfi
-
     torch.set_num_threads(2)
-    regressor = name.endswith("Regressor")
     X_train, X_test, y_train, y_test, _, _ = load("rating" if regressor else "ctr")
-    cls = getattr(sklfi, name)
-    params = {"random_state": 0, "max_epochs": epochs}
+    model = MODELS[key].estimator(regressor, random_state=0, max_epochs=epochs)
     if not defaults:
-        params.update(
-            embedding_dim=16, batch_size=256, optimizer="adam", lr=1e-3,
-            weight_decay=0.0,
-        )  # fmt: skip
-        if "hidden_layer_sizes" in cls().get_params():
-            params["hidden_layer_sizes"] = (64, 32)
-    model = cls(**params)
+        model = with_protocol(model, epochs)
     start = time.perf_counter()
     model.fit(X_train, y_train)
     fit_s = time.perf_counter() - start
@@ -72,7 +54,7 @@ def child(name, epochs, defaults):
     print(
         json.dumps(
             {
-                "estimator": name,
+                "estimator": type(model).__name__,
                 "fit": X_train.shape[0] * model.n_iter_ / fit_s,
                 "p256": rates[256],
                 "p4096": rates[4096],
@@ -88,18 +70,18 @@ def main():
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--models", default=",".join(MODELS))
     parser.add_argument("--defaults", action="store_true")
-    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child, args.epochs, args.defaults)
+        child(args.child[0], args.child[1] == "regressor", args.epochs, args.defaults)
         return
     print(
         f"{'estimator':18s} {'fit rows/s':>10s} {'predict@256':>12s} "
         f"{'predict@4096':>12s} {'peak RSS':>8s}  metric"
     )
     for key in args.models.split(","):
-        for task in ("Regressor", "Classifier"):
-            cmd = [sys.executable, __file__, "--child", MODELS[key] + task]
+        for kind in ("regressor", "classifier"):
+            cmd = [sys.executable, __file__, "--child", key, kind]
             cmd += ["--epochs", str(args.epochs)] + ["--defaults"] * args.defaults
             out = subprocess.run(cmd, capture_output=True, text=True, check=True)
             r = json.loads(out.stdout.strip().splitlines()[-1])

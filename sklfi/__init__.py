@@ -4,40 +4,10 @@ FM, FFM, AFM, Wide & Deep, DeepFM, NFM and DLRM on sparse field-aware data,
 built on skorch and PyTorch.
 """
 
+from . import estimators
 from ._fields import FieldMatrix
-from .estimators import (
-    AFMClassifier,
-    AFMRegressor,
-    DeepFMClassifier,
-    DeepFMRegressor,
-    DLRMClassifier,
-    DLRMRegressor,
-    FFMClassifier,
-    FFMRegressor,
-    FMClassifier,
-    FMRegressor,
-    NFMClassifier,
-    NFMRegressor,
-    WideDeepClassifier,
-    WideDeepRegressor,
-)
+from .estimators import *  # noqa: F403 (the registry and the 14 estimators)
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "AFMClassifier",
-    "AFMRegressor",
-    "DLRMClassifier",
-    "DLRMRegressor",
-    "DeepFMClassifier",
-    "DeepFMRegressor",
-    "FFMClassifier",
-    "FFMRegressor",
-    "FMClassifier",
-    "FMRegressor",
-    "FieldMatrix",
-    "NFMClassifier",
-    "NFMRegressor",
-    "WideDeepClassifier",
-    "WideDeepRegressor",
-]
+__all__ = ["FieldMatrix", *estimators.__all__]

@@ -1,73 +1,56 @@
-"""The estimator base shared by every model: validation, fields, training.
+"""The estimator base shared by every model: parameters, validation, fields,
+training and prediction.
 
 An sklfi estimator is a plain scikit-learn estimator (``__init__`` only stores
-its parameters) whose ``fit`` validates the data, resolves the fields, encodes
-the target and trains a skorch :class:`~skorch.NeuralNet` kept in ``net_``.
-A model contributes only ``_build_module``: its torch module from its
-hyperparameters.
+its parameters) whose ``fit`` checks its parameters (``_parameter_constraints``,
+scikit-learn's own mechanism), validates the data, resolves the fields,
+encodes the target and trains a :class:`~sklfi._net.SparseNet` kept in
+``net_``. A model contributes its docstring, its signature, the constraints
+of its own parameters and ``_build_module``: its torch module.
 """
 
 from __future__ import annotations
 
 import contextlib
-import inspect
+from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
 import torch
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     _check_sample_weight,
     check_is_fitted,
     validate_data,
 )
-from skorch import NeuralNet
-from skorch.callbacks import EarlyStopping
+from skorch.callbacks import Callback, EarlyStopping
 from skorch.dataset import ValidSplit
-from skorch.utils import is_dataset, to_tensor
 from torch import nn
 
-from ._data import BatchIterator, CSRDataset
+from ._data import BatchIterator
 from ._fields import FieldMatrix, Fields
-from .nn import FieldEmbedding, one_per_field
+from ._net import SparseNet
 
-#: Optimizers by name. Adam, AdamW and SGD run "fused" (one kernel for all
-#: parameters, on CPU and CUDA): an Adam step on CPU is 2.5 (2,700 x 17
-#: table) to 7 (2**20 x 9) times faster than PyTorch's default.
+#: Optimizers by name, with their options. Adam, AdamW and SGD run "fused"
+#: (one kernel for all parameters, on CPU and CUDA): an Adam step on CPU is
+#: 2.5 (2,700 x 17 table) to 7 (2**20 x 9) times faster than PyTorch's
+#: default.
 OPTIMIZERS = {
-    "adam": torch.optim.Adam,
-    "adamw": torch.optim.AdamW,
-    "adagrad": torch.optim.Adagrad,
-    "sgd": torch.optim.SGD,
+    "adam": (torch.optim.Adam, {"fused": True}),
+    "adamw": (torch.optim.AdamW, {"fused": True}),
+    "adagrad": (torch.optim.Adagrad, {}),
+    "sgd": (torch.optim.SGD, {"fused": True}),
 }
 
-
-class SparseNet(NeuralNet):
-    """skorch net whose batches are :class:`~sklfi.nn.SparseBatch` objects.
-
-    Any CSR matrix passed to ``fit``/``forward`` is wrapped in a
-    :class:`~sklfi._data.CSRDataset`; the loss is the sample-weighted mean of
-    the criterion (built with ``reduction="none"``).
-    """
-
-    def get_dataset(self, X, y=None):
-        if is_dataset(X):
-            return X
-        return CSRDataset(sp.csr_matrix(X, dtype=np.float32), y)
-
-    def infer(self, x, **fit_params):
-        return self.module_(x.to(self.device))
-
-    def get_loss(self, y_pred, y_true, X=None, training=False):
-        loss = self.criterion_(y_pred, to_tensor(y_true, device=self.device))
-        if loss.dim() > 1:
-            loss = loss.mean(1)
-        weight = getattr(X, "sample_weight", None)
-        if weight is not None:
-            loss = loss * weight.to(loss.device)
-        return loss.mean()
+#: Constraints of the parameters of models with an MLP.
+MLP_CONSTRAINTS = {
+    "hidden_layer_sizes": ["array-like"],
+    "dropout": [Interval(Real, 0, 1, closed="left")],
+    "batch_norm": ["boolean"],
+}
 
 
 def _silent(*args, **kwargs):
@@ -87,28 +70,89 @@ def _own_rng(device, seed=None):
 
 
 class _BaseEstimator(BaseEstimator):
-    """Validation, fields and the training loop shared by every estimator.
+    """Parameters, validation, fields, training and prediction shared by
+    every estimator.
 
-    Subclasses define ``__init__`` (storing the common parameters listed in
-    ``_SHARED_PARAMS_DOC`` plus their own) and ``_build_module(n_outputs)``.
+    Subclasses define ``__init__`` (storing the shared parameters plus their
+    own), extend ``_parameter_constraints`` with their own parameters, and
+    define ``_build_module(fields, n_outputs)``.
     """
 
+    _parameter_constraints: dict = {
+        "embedding_dim": [Interval(Integral, 1, None, closed="left")],
+        "fields": ["array-like", None],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "optimizer": [StrOptions(set(OPTIMIZERS)), HasMethods(["step", "zero_grad"])],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [
+            Interval(Integral, 1, None, closed="left"),
+            StrOptions({"auto"}),
+        ],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "callbacks": [list, None],
+        "random_state": ["random_state"],
+        "device": [str, torch.device],
+        "verbose": ["verbose"],
+    }
+
     # -- subclass API -------------------------------------------------------
-    def _build_module(self, n_outputs: int) -> nn.Module:
-        """The model's torch module, from the fitted fields and hyperparameters."""
+    def _build_module(self, fields: Fields, n_outputs: int) -> nn.Module:
+        """The model's torch module for input columns in ``fields`` (those of
+        :meth:`_model_input`), from the hyperparameters."""
         raise NotImplementedError
 
-    def _prepare(self, X: sp.csr_matrix, reset: bool) -> sp.csr_matrix:
-        """Model-specific input transformation after validation (fitted when
-        ``reset``); the identity by default."""
-        return X
+    def _model_input(self, X: sp.csr_matrix, fit: bool = False):
+        """The module's input for a validated ``X`` and its fields: ``(X,
+        Fields)``. A model that transforms its input (Wide & Deep's crosses)
+        fits the transformation when ``fit``."""
+        return X, self._fields
 
     def _after_fit(self, X: sp.csr_matrix) -> None:
-        """Set model-specific fitted attributes from the training data."""
+        """Set model-specific fitted attributes from the module's input."""
 
     def _param_groups(self) -> list:
         """skorch ``optimizer__param_groups``: (pattern, options) pairs."""
         return []
+
+    # -- parameters ---------------------------------------------------------
+    def _validate_params(self):
+        """scikit-learn's checks of ``_parameter_constraints``, then what a
+        constraint cannot say: layer sizes, device names, callbacks."""
+        super()._validate_params()
+        for name in self._parameter_constraints:
+            if name.endswith("_layer_sizes"):
+                sizes = getattr(self, name)
+                if (
+                    not all(
+                        isinstance(s, Integral) and not isinstance(s, bool) and s >= 1
+                        for s in np.asarray(sizes, dtype=object).reshape(-1)
+                    )
+                    or np.ndim(sizes) != 1
+                ):
+                    raise ValueError(
+                        f"The {name!r} parameter of {type(self).__name__} must be "
+                        f"a sequence of positive integers. Got {sizes!r} instead."
+                    )
+        if self.device != "auto":
+            try:
+                torch.device(self.device)
+            except (RuntimeError, ValueError) as exc:
+                raise ValueError(
+                    f"The 'device' parameter of {type(self).__name__} must be a "
+                    f"torch device or 'auto'. Got {self.device!r} instead ({exc})."
+                ) from None
+        for cb in self.callbacks or []:
+            named = isinstance(cb, tuple) and len(cb) == 2 and isinstance(cb[0], str)
+            cb = cb[1] if named else cb
+            if not (isinstance(cb, Callback) or isinstance(cb, type)):
+                raise TypeError(
+                    f"The 'callbacks' parameter of {type(self).__name__} must be "
+                    "a list of skorch callbacks or (name, callback) tuples. Got "
+                    f"{cb!r} in it."
+                )
 
     # -- validation ---------------------------------------------------------
     def _validate(self, X, y="no_validation", reset=True, **y_params):
@@ -136,7 +180,6 @@ class _BaseEstimator(BaseEstimator):
                 "X is a FieldMatrix whose fields differ from the fields seen in "
                 f"fit ({', '.join(self.field_names_)})."
             )
-        Xc = self._prepare(Xc, reset)
         return (Xc, y) if with_y else Xc
 
     def _set_fields(self, fm, X, columns):
@@ -165,42 +208,14 @@ class _BaseEstimator(BaseEstimator):
             return "cuda" if torch.cuda.is_available() else "cpu"
         return self.device
 
-    def _optimizer(self):
-        """Optimizer class and extra keyword arguments."""
-        if isinstance(self.optimizer, str):
-            try:
-                name = self.optimizer.lower()
-                return OPTIMIZERS[name], ({} if name == "adagrad" else {"fused": True})
-            except KeyError:
-                raise ValueError(
-                    f"optimizer={self.optimizer!r} is not one of "
-                    f"{sorted(OPTIMIZERS)}; pass a torch.optim.Optimizer class "
-                    "for any other."
-                ) from None
-        return self.optimizer, {}
-
     def _batch_size(self, n_samples):
         """``batch_size``, resolving "auto" to 32..1024 rows, n_samples / 64."""
         if self.batch_size == "auto":
             return int(min(1024, max(32, n_samples // 64)))
         return self.batch_size
 
-    def _check_params(self):
-        for name in ("max_epochs", "batch_size"):
-            value = getattr(self, name)
-            if name == "batch_size" and value == "auto":
-                continue
-            if not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}.")
-        if not 0 < self.validation_fraction < 1:
-            raise ValueError(
-                "validation_fraction must be in (0, 1), got "
-                f"{self.validation_fraction!r}."
-            )
-
     def _fit_net(self, X, y, sample_weight, criterion, n_outputs, stratify):
         """Build the module and train a fresh skorch net on (X, y)."""
-        self._check_params()
         device = self._device()
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         callbacks = list(self.callbacks or [])
@@ -209,26 +224,25 @@ class _BaseEstimator(BaseEstimator):
             train_split = ValidSplit(
                 self.validation_fraction, stratified=stratify, random_state=seed
             )
-            callbacks.append(
-                (
-                    "early_stopping",
-                    EarlyStopping(
-                        patience=self.n_iter_no_change,
-                        load_best=True,
-                        sink=print if self.verbose else _silent,
-                    ),
-                )
+            sink = print if self.verbose else _silent
+            stopper = EarlyStopping(
+                patience=self.n_iter_no_change, load_best=True, sink=sink
             )
-        optimizer, optimizer_kwargs = self._optimizer()
+            callbacks.append(("early_stopping", stopper))
+        if isinstance(self.optimizer, str):
+            optimizer, options = OPTIMIZERS[self.optimizer]
+        else:
+            optimizer, options = self.optimizer, {}
+        X, fields = self._model_input(X, fit=True)
         with _own_rng(device, seed):
             self.net_ = SparseNet(
-                module=self._build_module(n_outputs),
+                module=self._build_module(fields, n_outputs),
                 criterion=criterion(reduction="none"),
                 optimizer=optimizer,
                 lr=self.lr,
                 optimizer__weight_decay=self.weight_decay,
                 optimizer__param_groups=self._param_groups(),
-                **{f"optimizer__{k}": v for k, v in optimizer_kwargs.items()},
+                **{f"optimizer__{k}": v for k, v in options.items()},
                 max_epochs=self.max_epochs,
                 batch_size=self._batch_size(X.shape[0]),
                 iterator_train=BatchIterator,
@@ -242,45 +256,18 @@ class _BaseEstimator(BaseEstimator):
             # skorch's fit is initialize then partial_fit; the dataset needs
             # the initialized module's fields
             self.net_.initialize()
-            dataset = self._dataset(X, y, sample_weight)
+            dataset = self.net_.get_dataset(X, y, sample_weight)
             self.net_.partial_fit(dataset, y if stratify else None)
             self.n_iter_ = len(self.net_.history)
             self._after_fit(X)
         return self
 
-    def _dataset(self, X, y=None, sample_weight=None):
-        """A validated CSR ``X`` as a :class:`~sklfi._data.CSRDataset`, its
-        batches flagged ``one_per_field`` when the module's fields allow it:
-        checked once here rather than in every batch."""
-        embedding = getattr(self.net_.module_, "embedding", None)
-        flag = isinstance(embedding, FieldEmbedding) and one_per_field(
-            X.indptr, X.indices, embedding.field_of.cpu(), embedding.n_fields
-        )
-        return CSRDataset(X, y, sample_weight, one_per_field=flag)
-
+    # -- prediction ---------------------------------------------------------
     def _forward(self, X):
         """Raw model outputs (logits or scaled values), shape (n, K), numpy."""
         check_is_fitted(self, "net_")
-        X = self._validate(X, reset=False)
-        with torch.no_grad():
-            out = [self.net_.module_(batch) for batch in self._module_batches(X)]
-        return torch.cat(out)[: X.shape[0]].cpu().numpy().astype(np.float64)
-
-    def _module_batches(self, X):
-        """Batches of a validated CSR ``X`` on the net's device, with the
-        module in evaluation mode.
-
-        Every batch has the same number of rows (extra rows, see
-        :meth:`~sklfi.nn.SparseBatch.padded`, pad the last):
-        float32 matrix products differ in the last bits between batch sizes,
-        and a row's prediction must not depend on its neighbours.
-        """
-        self.net_.module_.eval()
-        size = self.net_.batch_size
-        for batch, _ in self._dataset(X).batches(None, size):
-            if batch.n_rows < size:  # the last batch
-                batch = batch.padded(size)
-            yield batch.to(self.net_.device)
+        X, _ = self._model_input(self._validate(X, reset=False))
+        return self.net_.forward(X).numpy().astype(np.float64)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -291,6 +278,7 @@ class _BaseEstimator(BaseEstimator):
 class FIClassifierMixin(ClassifierMixin):
     """Classifier side: label encoding, logistic/softmax outputs."""
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit the model.
 
@@ -363,6 +351,7 @@ class FIClassifierMixin(ClassifierMixin):
 class FIRegressorMixin(RegressorMixin):
     """Regressor side: the target is standardised for training."""
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit the model.
 
@@ -382,9 +371,10 @@ class FIRegressorMixin(RegressorMixin):
         """
         X, y = self._validate(X, y, y_numeric=True)
         sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float32)
-        # train on a standardised target, so that defaults suit any scale
+        # train on a standardised target (the weighted mean and standard
+        # deviation), so that defaults suit any scale
         self._y_mean = float(np.average(y, weights=sample_weight))
-        std = float(np.std(y))
+        std = float(np.sqrt(np.average((y - self._y_mean) ** 2, weights=sample_weight)))
         self._y_scale = std if std > 0 else 1.0
         target = ((y - self._y_mean) / self._y_scale).astype(np.float32)
         return self._fit_net(
@@ -418,112 +408,3 @@ def store_params(estimator, params: dict) -> None:
     for name, value in params.items():
         if name not in ("self", "__class__"):
             setattr(estimator, name, value)
-
-
-#: numpydoc text shared by every estimator, substituted into the model
-#: docstring templates by :func:`estimator_doc`.
-SHARED_PARAMS_DOC = """\
-fields : array-like of shape (n_features,), default=None
-        Field id (``0..F-1``) or field name of every column of ``X``. ``None``
-        takes the fields of a :class:`~sklfi.FieldMatrix` ``X``, and otherwise
-        puts every column in a field of its own.
-    lr : float, default={lr}
-        Learning rate of the optimizer.
-    weight_decay : float, default={weight_decay}
-        L2 penalty on the weights (the optimizer's ``weight_decay``).
-    optimizer : {{"adam", "adamw", "adagrad", "sgd"}} or torch optimizer class, \
-default="{optimizer}"
-        The optimizer.
-    max_epochs : int, default={max_epochs}
-        Number of passes over the training data (the most, with early stopping).
-    batch_size : int or "auto", default="{batch_size}"
-        Rows per gradient step, and per forward pass when predicting.
-        ``"auto"`` takes ``n_samples / 64`` rows, at least 32 and at most
-        1024, so that small data sets still get enough steps per epoch.
-    early_stopping : bool, default={early_stopping}
-        Hold out ``validation_fraction`` of the training rows (stratified for
-        classifiers) and stop when their loss has not improved for
-        ``n_iter_no_change`` epochs, keeping the best weights. Without it every
-        row is used for training and no validation loss is computed.
-    validation_fraction : float, default={validation_fraction}
-        Share of the training rows held out when ``early_stopping=True``.
-    n_iter_no_change : int, default={n_iter_no_change}
-        Patience of early stopping, in epochs.
-    callbacks : list of skorch callbacks or (name, callback) tuples, default=None
-        Extra skorch callbacks, e.g. ``skorch.callbacks.LRScheduler``.
-    random_state : int, RandomState instance or None, default=None
-        Seed of weight initialisation, shuffling, dropout and the validation
-        split; an int makes ``fit`` reproducible.
-    device : str, default="{device}"
-        Torch device to train and predict on (``"cpu"``, ``"cuda"``,
-        ``"cuda:1"``...); ``"auto"`` picks CUDA when available.
-    verbose : int, default={verbose}
-        1 prints a table of losses and times per epoch."""
-
-KIND_ATTRS_DOC = {
-    "classifier": """\
-classes_ : ndarray of shape (n_classes,)
-        Class labels seen in ``fit``.
-    """,
-    "regressor": "",
-}
-
-SHARED_ATTRS_DOC = """\
-n_features_in_ : int
-        Number of columns seen in ``fit``.
-    feature_names_in_ : ndarray of str
-        Column names seen in ``fit``, when ``X`` was a DataFrame.
-    fields_ : ndarray of shape (`n_features_in_`,)
-        Field id of every column.
-    field_names_ : tuple of str
-        Name of every field.
-    field_kinds_ : tuple of str
-        ``"categorical"``, ``"multi_valued"`` or ``"numeric"`` per field.
-    n_iter_ : int
-        Number of epochs run.
-    net_ : skorch.NeuralNet
-        The trained skorch net: ``net_.history`` holds the losses per epoch,
-        ``net_.module_`` the torch module."""
-
-EXAMPLE_DOC = """\
->>> import pandas as pd
-    >>> from sklearn.pipeline import make_pipeline
-    >>> from sklfi import {name}
-    >>> from sklfi.preprocessing import FieldEncoder
-    >>> df = pd.DataFrame({{"user": ["a", "b", "a", "b"],
-    ...                    "item": ["x", "x", "y", "y"]}})
-    >>> model = make_pipeline(FieldEncoder(), {name}(random_state=0))
-    >>> {call}"""
-
-EXAMPLE_CALL = {
-    "classifier": "model.fit(df, [1, 0, 0, 1]).predict_proba(df).shape\n    (4, 2)",
-    "regressor": "model.fit(df, [5.0, 1.0, 2.0, 4.0]).predict(df).shape\n    (4,)",
-}
-
-
-def estimator_doc(cls):
-    """Class decorator: build an estimator's docstring from its model template.
-
-    The template is the docstring of the model base class; ``{kind}``,
-    ``{shared_params}`` (with the defaults read from the signature),
-    ``{kind_attrs}``, ``{shared_attrs}`` and ``{example}`` are filled in.
-    """
-    kind = "classifier" if issubclass(cls, ClassifierMixin) else "regressor"
-    template = next(
-        c.__doc__ for c in cls.__mro__[1:] if "{shared_params}" in (c.__doc__ or "")
-    )
-    defaults = {
-        name: p.default
-        for name, p in inspect.signature(cls.__init__).parameters.items()
-    }
-    cls.__doc__ = (
-        template.replace("{kind}", kind)
-        .replace("{shared_params}", SHARED_PARAMS_DOC.format(**defaults))
-        .replace("{kind_attrs}", KIND_ATTRS_DOC[kind])
-        .replace("{shared_attrs}", SHARED_ATTRS_DOC)
-        .replace(
-            "{example}",
-            EXAMPLE_DOC.format(name=cls.__name__, call=EXAMPLE_CALL[kind]),
-        )
-    )
-    return cls

@@ -42,6 +42,26 @@ class Fields:
     def n_fields(self) -> int:
         return len(self.names)
 
+    def id_of(self, field, what: str) -> int:
+        """The id of a field given by name or id.
+
+        Raises a ``ValueError`` that names ``what`` (the parameter or value
+        that gave the field) when there is no such field.
+        """
+        if isinstance(field, str):
+            if field in self.names:
+                return self.names.index(field)
+        elif (
+            isinstance(field, numbers.Integral)
+            and not isinstance(field, bool)
+            and 0 <= field < self.n_fields
+        ):
+            return int(field)
+        raise ValueError(
+            f"{what} names the unknown field {field!r}; the fields are "
+            f"{list(self.names)}."
+        )
+
     def __eq__(self, other):
         return (
             isinstance(other, Fields)

@@ -10,7 +10,8 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from .compare import MODELS, TASKS, compare_models, plot_results
+from .compare import TASKS, compare_models, plot_results
+from .estimators import MODELS
 
 
 def _folds(text: str):

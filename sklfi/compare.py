@@ -16,24 +16,13 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import log_loss, roc_auc_score, root_mean_squared_error
 
-from . import estimators
 from .datasets import load_movielens_100k
+from .estimators import MODELS
 from .metrics import hit_rate_at_k, mean_rank, ndcg_at_k
 from .preprocessing import MovieLensFeatures
 from .ranking import leave_last_out, sample_negatives, score_candidates
 
-__all__ = ["MODELS", "TASKS", "compare_models"]
-
-#: Command-line name -> estimator name prefix, in the order of the results.
-MODELS = {
-    "fm": "FM",
-    "ffm": "FFM",
-    "afm": "AFM",
-    "widedeep": "WideDeep",
-    "deepfm": "DeepFM",
-    "nfm": "NFM",
-    "dlrm": "DLRM",
-}
+__all__ = ["TASKS", "compare_models", "plot_results"]
 
 #: Feature groups per task: the reference protocol for ratings (user, item,
 #: demographics, zip prefix, release decade, genres); the watch history and
@@ -55,13 +44,10 @@ TASKS = {
 
 
 def _estimator(model: str, task: str, epochs, random_state):
-    cls = getattr(
-        estimators, MODELS[model] + ("Regressor" if task == "rating" else "Classifier")
-    )
     params = {"random_state": random_state}
     if epochs is not None:
         params["max_epochs"] = epochs
-    return cls(**params)
+    return MODELS[model].estimator(task == "rating", **params)
 
 
 def _finish(row, fit_seconds, n_predicted, seconds, verbose):
@@ -165,7 +151,7 @@ def compare_models(
             start = time.perf_counter()
             est.fit(X_train, y_train)
             fit_seconds = time.perf_counter() - start
-            row = {"model": MODELS[model], "fold": fold}
+            row = {"model": MODELS[model].name, "fold": fold}
             if task == "next-item":  # scored below, all models on shared rows
                 fitted.append((est, row, fit_seconds))
                 _log(verbose, f"      fit {fit_seconds:.1f} s")

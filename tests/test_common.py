@@ -2,12 +2,9 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-import sklfi
+from sklfi import MODELS
 
-MODELS = ["FM", "FFM", "AFM", "WideDeep", "DeepFM", "NFM", "DLRM"]
-ESTIMATORS = [
-    getattr(sklfi, m + task)() for m in MODELS for task in ("Classifier", "Regressor")
-]
+ESTIMATORS = [cls() for m in MODELS.values() for cls in (m.classifier, m.regressor)]
 
 # Minibatch SGD cannot make an integer sample weight equal to repeating the
 # row: repetition changes the batches, the number of steps per epoch and the

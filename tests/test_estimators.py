@@ -14,14 +14,21 @@ from sklearn.metrics import r2_score, roc_auc_score
 from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import make_pipeline
 
-import sklfi
-from sklfi import FFMClassifier, FFMRegressor, FieldMatrix, FMClassifier, FMRegressor
+from sklfi import (
+    MODELS,
+    FFMClassifier,
+    FFMRegressor,
+    FieldMatrix,
+    FMClassifier,
+    FMRegressor,
+    WideDeepRegressor,
+)
 from sklfi.datasets import make_planted_interaction
+from sklfi.metrics import _scores as scores
 from sklfi.preprocessing import FieldEncoder
 
-MODELS = ["FM", "FFM", "AFM", "WideDeep", "DeepFM", "NFM", "DLRM"]
-CLASSIFIERS = [getattr(sklfi, m + "Classifier") for m in MODELS]
-REGRESSORS = [getattr(sklfi, m + "Regressor") for m in MODELS]
+CLASSIFIERS = [m.classifier for m in MODELS.values()]
+REGRESSORS = [m.regressor for m in MODELS.values()]
 ALL = CLASSIFIERS + REGRESSORS
 
 
@@ -109,9 +116,8 @@ def test_same_seed_same_predictions_and_global_rng_untouched(cls, planted):
     assert torch.equal(torch.get_rng_state(), state)
     b = clone(a).fit(X_train, y_train)
     c = clone(a).set_params(random_state=8).fit(X_train, y_train)
-    out = "predict_proba" if cls in CLASSIFIERS else "predict"
-    np.testing.assert_array_equal(getattr(a, out)(X_test), getattr(b, out)(X_test))
-    assert not np.array_equal(getattr(a, out)(X_test), getattr(c, out)(X_test))
+    np.testing.assert_array_equal(scores(a, X_test), scores(b, X_test))
+    assert not np.array_equal(scores(a, X_test), scores(c, X_test))
 
 
 @pytest.mark.parametrize("cls", [FMRegressor, FFMClassifier])
@@ -272,14 +278,6 @@ def test_predict_with_field_matrix_of_other_fields(small):
         model.predict(FieldMatrix(X, [0, 1, 1, 1]))
 
 
-def test_bad_hyperparameters(small):
-    X, y = small
-    with pytest.raises(ValueError, match="optimizer='rmsprop' is not one of"):
-        FMClassifier(optimizer="rmsprop").fit(X, y)
-    with pytest.raises(ValueError, match="batch_size must be a positive integer"):
-        FMClassifier(batch_size=0).fit(X, y)
-
-
 def test_voting_ensembles_of_sklfi_estimators_on_a_field_matrix(planted):
     from sklearn.ensemble import VotingClassifier
 
@@ -296,43 +294,49 @@ def test_voting_ensembles_of_sklfi_estimators_on_a_field_matrix(planted):
     assert roc_auc_score(y_test, proba[:, 1]) > 0.7
 
 
-def scores(model, X):
-    """Probabilities of the positive class, or predictions."""
-    if hasattr(model, "predict_proba"):
-        return model.predict_proba(X)[:, 1]
-    return model.predict(X)
-
-
-ONE_PER_FIELD_CASES = [
-    *(getattr(sklfi, m + "Regressor")() for m in MODELS),
-    sklfi.WideDeepRegressor(crosses=[("publisher", "advertiser")]),
-    sklfi.FFMClassifier(early_stopping=True),  # (the validation split's rows)
+LAYOUT_CASES = [
+    *(m.regressor() for m in MODELS.values()),
+    WideDeepRegressor(crosses=[("publisher", "advertiser")]),
+    FFMClassifier(early_stopping=True),  # (the validation split's rows)
 ]
 
 
-@pytest.mark.parametrize("est", ONE_PER_FIELD_CASES, ids=repr)
-def test_one_per_field_input_predicts_as_the_general_path(est, planted, monkeypatch):
-    # FieldEncoder output holds one category per field: batches are flagged
-    # so, which spares the per-field grouping. Forced through the general
-    # path, or predicted with a row that misses a field (which unflags the
-    # matrix), the same rows must get the same predictions to the last bit,
-    # the padded last batch included (11 rows at batch size 4).
+@pytest.mark.parametrize("est", LAYOUT_CASES, ids=repr)
+def test_predictions_do_not_depend_on_the_batch_layout(est, planted):
+    # FieldEncoder output holds one category per field, so a model that
+    # pools fields gets batches that need no (row, field) grouping. A row
+    # that misses a field makes the matrix general: the same rows must get
+    # the same predictions to the last bit, the padded last batch included
+    # (11 rows at batch size 4), and skorch's own forward must agree.
     X_train, y_train, X_test, _ = planted
     model = clone(est).set_params(max_epochs=1, batch_size=4, random_state=0)
     model.fit(X_train, y_train)
-    fields = getattr(model.net_.module_.embedding, "n_fields", None)
     X = X_test[:11]
-    assert model._dataset(model._validate(X, reset=False)).one_per_field == (
-        fields is not None
-    )
+    module_input, _ = model._model_input(model._validate(X, reset=False))
+    pools_fields = model.net_.batch_fields[0] is not None
+    assert model.net_.get_dataset(module_input).one_per_field == pools_fields
     fast = scores(model, X)
     incomplete = X.tocsr()[:1].copy()
     incomplete.data[-1] = 0  # no value in the last field
     incomplete.eliminate_zeros()
     rows = sp.vstack([X.tocsr(), incomplete]).tocsr()
     mixed = FieldMatrix(rows, X.fields, X.field_names, X.field_kinds)
+    module_mixed, _ = model._model_input(model._validate(mixed, reset=False))
+    assert not model.net_.get_dataset(module_mixed).one_per_field
     np.testing.assert_array_equal(scores(model, mixed)[:11], fast)
-    monkeypatch.setattr(sklfi._base, "one_per_field", lambda *args: False)
-    assert not model._dataset(X.tocsr()).one_per_field
-    np.testing.assert_array_equal(scores(model, X), fast)
     np.testing.assert_array_equal(scores(model, X_test[:1]), fast[:1])
+    raw = model.net_.forward(module_input).numpy()[:, 0]
+    np.testing.assert_array_equal(raw, model._forward(X)[:, 0])
+
+
+def test_regressor_standardises_with_the_weighted_mean_and_deviation(planted):
+    X_train, _, _, _ = planted
+    rng = np.random.default_rng(0)
+    y = rng.normal(3, 2, size=X_train.shape[0])
+    w = rng.uniform(0, 4, size=len(y))
+    model = FMRegressor(max_epochs=1).fit(X_train, y, sample_weight=w)
+    mean = np.average(y, weights=w)
+    assert model._y_mean == pytest.approx(mean)
+    assert model._y_scale == pytest.approx(
+        np.sqrt(np.average((y - mean) ** 2, weights=w))
+    )

@@ -11,8 +11,6 @@ from sklfi import FieldMatrix
 from sklfi.preprocessing import MovieLensFeatures
 from sklfi.preprocessing._movielens import GROUPS
 
-MODELS = ["FM", "FFM", "AFM", "WideDeep", "DeepFM", "NFM", "DLRM"]
-
 
 @pytest.fixture(scope="module")
 def small(movielens):
@@ -190,15 +188,15 @@ def test_bad_input(small):
         MovieLensFeatures().fit(r.to_numpy())
 
 
-@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("model", list(sklfi.MODELS))
 def test_composes_with_every_estimator(small, model):
     r, users, items, _ = small
     train, test = r.iloc[:2000], r.iloc[2000:3000]
-    for task, y in (("Regressor", train.rating), ("Classifier", train.rating >= 4)):
-        est = getattr(sklfi, model + task)(max_epochs=1, random_state=0)
+    for regression, y in ((True, train.rating), (False, train.rating >= 4)):
+        est = sklfi.MODELS[model].estimator(regression, max_epochs=1, random_state=0)
         pipe = make_pipeline(MovieLensFeatures(users, items), est).fit(train, y)
         assert pipe.predict(test).shape == (len(test),)
-    if model == "DLRM":
+    if model == "dlrm":
         assert est.numeric_fields_ == (
             "age",
             "year",
@@ -209,10 +207,20 @@ def test_composes_with_every_estimator(small, model):
 
 
 def test_grid_search_over_feature_groups(small):
+    # the groups reach the transformer of every candidate, and its fields the
+    # estimator; the refitted best model is the better of the two (the
+    # demographics and history help on these users)
     r, users, items, _ = small
     pipe = make_pipeline(
-        MovieLensFeatures(users, items), sklfi.FMRegressor(max_epochs=1, random_state=0)
+        MovieLensFeatures(users, items), sklfi.FMRegressor(max_epochs=3, random_state=0)
     )
-    grid = {"movielensfeatures__groups": [["user_id", "item_id"], None]}
-    search = GridSearchCV(pipe, grid, cv=2).fit(r.iloc[:3000], r.rating.iloc[:3000])
-    assert len(search.cv_results_["mean_test_score"]) == 2
+    few, more = ["user_id", "item_id"], ["user_id", "gender", "item_id", "history"]
+    grid = {"movielensfeatures__groups": [few, more]}
+    search = GridSearchCV(pipe, grid, cv=2, scoring="neg_root_mean_squared_error")
+    search.fit(r.iloc[:3000], r.rating.iloc[:3000])
+    scores = search.cv_results_["mean_test_score"]
+    assert np.all(np.isfinite(scores)) and scores[0] != scores[1]
+    best = search.best_params_["movielensfeatures__groups"]
+    assert best == [few, more][int(np.argmax(scores))]
+    features, model = search.best_estimator_
+    assert features.groups_ == model.field_names_ == tuple(best)

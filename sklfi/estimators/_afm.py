@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from numbers import Integral, Real
+
 import numpy as np
 import pandas as pd
 import torch
+from sklearn.utils._param_validation import Interval
 
 from .._base import (
     FIClassifierMixin,
     FIRegressorMixin,
     _BaseEstimator,
-    estimator_doc,
     store_params,
 )
 from ..nn import AFM
+from ._docs import estimator_doc
 
 __all__ = ["AFMClassifier", "AFMRegressor"]
 
@@ -66,6 +69,13 @@ class _AFM(_BaseEstimator):
     {example}
     """
 
+    _parameter_constraints = {
+        **_BaseEstimator._parameter_constraints,
+        "attention_dim": [Interval(Integral, 1, None, closed="left")],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "attention_weight_decay": [Interval(Real, 0, None, closed="left")],
+    }
+
     def __init__(
         self,
         embedding_dim=8,
@@ -89,10 +99,10 @@ class _AFM(_BaseEstimator):
     ):
         store_params(self, locals())
 
-    def _build_module(self, n_outputs):
+    def _build_module(self, fields, n_outputs):
         return AFM(
-            torch.from_numpy(self.fields_),
-            len(self.field_names_),
+            torch.from_numpy(fields.index),
+            fields.n_fields,
             self.embedding_dim,
             self.attention_dim,
             self.dropout,
@@ -103,12 +113,11 @@ class _AFM(_BaseEstimator):
         return [("attention.*", {"weight_decay": self.attention_weight_decay})]
 
     def _after_fit(self, X):
-        total, seen = 0.0, 0
+        total = 0.0
         with torch.no_grad():
-            for batch in self._module_batches(X):
-                weights = self.net_.module_.pair_weights(batch)
-                weights = weights[: X.shape[0] - seen]  # the last batch is padded
-                total, seen = total + weights.sum(0).cpu(), seen + len(weights)
+            for batch, n_rows in self.net_.prediction_batches(X):
+                weights = self.net_.module_.pair_weights(batch)[:n_rows]
+                total = total + weights.sum(0).cpu()
         names = self.field_names_
         i, j = np.triu_indices(len(names), k=1)
         pairs = pd.MultiIndex.from_arrays(

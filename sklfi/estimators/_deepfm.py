@@ -5,13 +5,14 @@ from __future__ import annotations
 import torch
 
 from .._base import (
+    MLP_CONSTRAINTS,
     FIClassifierMixin,
     FIRegressorMixin,
     _BaseEstimator,
-    estimator_doc,
     store_params,
 )
 from ..nn import DeepFM
+from ._docs import estimator_doc
 
 __all__ = ["DeepFMClassifier", "DeepFMRegressor"]
 
@@ -58,6 +59,11 @@ class _DeepFM(_BaseEstimator):
     {example}
     """
 
+    _parameter_constraints = {
+        **_BaseEstimator._parameter_constraints,
+        **MLP_CONSTRAINTS,
+    }
+
     def __init__(
         self,
         embedding_dim=8,
@@ -81,10 +87,10 @@ class _DeepFM(_BaseEstimator):
     ):
         store_params(self, locals())
 
-    def _build_module(self, n_outputs):
+    def _build_module(self, fields, n_outputs):
         return DeepFM(
-            torch.from_numpy(self.fields_),
-            len(self.field_names_),
+            torch.from_numpy(fields.index),
+            fields.n_fields,
             self.embedding_dim,
             self.hidden_layer_sizes,
             self.dropout,

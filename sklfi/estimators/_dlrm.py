@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import torch
+from sklearn.utils._param_validation import StrOptions
 
 from .._base import (
+    MLP_CONSTRAINTS,
     FIClassifierMixin,
     FIRegressorMixin,
     _BaseEstimator,
-    estimator_doc,
     store_params,
 )
 from ..nn import DLRM
+from ._docs import estimator_doc
 
 __all__ = ["DLRMClassifier", "DLRMRegressor"]
 
@@ -75,6 +77,14 @@ class _DLRM(_BaseEstimator):
     {example}
     """
 
+    _parameter_constraints = {
+        **_BaseEstimator._parameter_constraints,
+        **MLP_CONSTRAINTS,
+        "bottom_layer_sizes": ["array-like"],
+        "interaction": [StrOptions({"dot", "cat"})],
+        "numeric_fields": ["array-like", None],
+    }
+
     def __init__(
         self,
         embedding_dim=8,
@@ -101,37 +111,14 @@ class _DLRM(_BaseEstimator):
     ):
         store_params(self, locals())
 
-    def _numeric_field_ids(self):
-        names = self.field_names_
+    def _build_module(self, fields, n_outputs):
         if self.numeric_fields is None:
-            return [f for f, kind in enumerate(self.field_kinds_) if kind == "numeric"]
-        ids = []
-        for f in self.numeric_fields:
-            if isinstance(f, str) and f in names:
-                ids.append(names.index(f))
-            elif (
-                isinstance(f, (int,))
-                and not isinstance(f, bool)
-                and 0 <= f < len(names)
-            ):
-                ids.append(int(f))
-            else:
-                raise ValueError(
-                    f"numeric_fields names the unknown field {f!r}; the fields "
-                    f"are {list(names)}."
-                )
-        return ids
-
-    def _build_module(self, n_outputs):
-        if self.interaction not in ("dot", "cat"):
-            raise ValueError(
-                f"interaction must be 'dot' or 'cat', got {self.interaction!r}."
-            )
-        numeric = self._numeric_field_ids()
-        self.numeric_fields_ = tuple(self.field_names_[f] for f in numeric)
+            numeric = [f for f, kind in enumerate(fields.kinds) if kind == "numeric"]
+        else:
+            numeric = [fields.id_of(f, "numeric_fields") for f in self.numeric_fields]
         return DLRM(
-            torch.from_numpy(self.fields_),
-            len(self.field_names_),
+            torch.from_numpy(fields.index),
+            fields.n_fields,
             numeric,
             self.embedding_dim,
             self.bottom_layer_sizes,
@@ -140,6 +127,12 @@ class _DLRM(_BaseEstimator):
             self.dropout,
             self.batch_norm,
             n_outputs,
+        )
+
+    def _after_fit(self, X):
+        sparse = set(self.net_.module_.sparse_fields.tolist())
+        self.numeric_fields_ = tuple(
+            name for f, name in enumerate(self.field_names_) if f not in sparse
         )
 
 

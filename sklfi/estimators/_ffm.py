@@ -8,10 +8,10 @@ from .._base import (
     FIClassifierMixin,
     FIRegressorMixin,
     _BaseEstimator,
-    estimator_doc,
     store_params,
 )
 from ..nn import FFM
+from ._docs import estimator_doc
 
 __all__ = ["FFMClassifier", "FFMRegressor"]
 
@@ -71,10 +71,10 @@ class _FFM(_BaseEstimator):
     ):
         store_params(self, locals())
 
-    def _build_module(self, n_outputs):
+    def _build_module(self, fields, n_outputs):
         return FFM(
-            torch.from_numpy(self.fields_),
-            len(self.field_names_),
+            torch.from_numpy(fields.index),
+            fields.n_fields,
             self.embedding_dim,
             n_outputs,
         )

@@ -6,10 +6,10 @@ from .._base import (
     FIClassifierMixin,
     FIRegressorMixin,
     _BaseEstimator,
-    estimator_doc,
     store_params,
 )
 from ..nn import FM
+from ._docs import estimator_doc
 
 __all__ = ["FMClassifier", "FMRegressor"]
 
@@ -69,8 +69,8 @@ class _FM(_BaseEstimator):
     ):
         store_params(self, locals())
 
-    def _build_module(self, n_outputs):
-        return FM(self.n_features_in_, self.embedding_dim, n_outputs)
+    def _build_module(self, fields, n_outputs):
+        return FM(len(fields.index), self.embedding_dim, n_outputs)
 
 
 @estimator_doc

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from .._base import (
+    MLP_CONSTRAINTS,
     FIClassifierMixin,
     FIRegressorMixin,
     _BaseEstimator,
-    estimator_doc,
     store_params,
 )
 from ..nn import NFM
+from ._docs import estimator_doc
 
 __all__ = ["NFMClassifier", "NFMRegressor"]
 
@@ -59,6 +60,11 @@ class _NFM(_BaseEstimator):
     {example}
     """
 
+    _parameter_constraints = {
+        **_BaseEstimator._parameter_constraints,
+        **MLP_CONSTRAINTS,
+    }
+
     def __init__(
         self,
         embedding_dim=8,
@@ -82,9 +88,9 @@ class _NFM(_BaseEstimator):
     ):
         store_params(self, locals())
 
-    def _build_module(self, n_outputs):
+    def _build_module(self, fields, n_outputs):
         return NFM(
-            self.n_features_in_,
+            len(fields.index),
             self.embedding_dim,
             self.hidden_layer_sizes,
             self.dropout,

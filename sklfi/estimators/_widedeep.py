@@ -5,15 +5,16 @@ from __future__ import annotations
 import torch
 
 from .._base import (
+    MLP_CONSTRAINTS,
     FIClassifierMixin,
     FIRegressorMixin,
     _BaseEstimator,
-    estimator_doc,
     store_params,
 )
 from .._fields import FieldMatrix
 from ..nn import WideDeep
 from ..preprocessing import FieldCrosser
+from ._docs import estimator_doc
 
 __all__ = ["WideDeepClassifier", "WideDeepRegressor"]
 
@@ -66,6 +67,12 @@ class _WideDeep(_BaseEstimator):
     {example}
     """
 
+    _parameter_constraints = {
+        **_BaseEstimator._parameter_constraints,
+        **MLP_CONSTRAINTS,
+        "crosses": [list, tuple, None],
+    }
+
     def __init__(
         self,
         embedding_dim=8,
@@ -90,22 +97,20 @@ class _WideDeep(_BaseEstimator):
     ):
         store_params(self, locals())
 
-    def _prepare(self, X, reset):
-        if reset:
-            self.crosser_ = FieldCrosser(self.crosses) if self.crosses else None
-            if self.crosser_ is not None:
-                self.crosser_.fit(FieldMatrix._from_parts(X, self._fields))
-        if self.crosser_ is None:
-            return X
-        out = self.crosser_.transform(FieldMatrix._from_parts(X, self._fields))
-        self._wide_fields = out._fields
-        return out.tocsr()
+    def _model_input(self, X, fit=False):
+        """``X`` with its cross-product fields appended (the crosser is
+        fitted on the training rows)."""
+        X = FieldMatrix._from_parts(X, self._fields)
+        if fit:
+            self.crosser_ = FieldCrosser(self.crosses).fit(X) if self.crosses else None
+        if self.crosser_ is not None:
+            X = self.crosser_.transform(X)
+        return X.tocsr(), X._fields
 
-    def _build_module(self, n_outputs):
-        wide = self._wide_fields if self.crosser_ is not None else self._fields
+    def _build_module(self, fields, n_outputs):
         return WideDeep(
-            torch.from_numpy(wide.index),
-            wide.n_fields,
+            torch.from_numpy(fields.index),
+            fields.n_fields,
             range(len(self.field_names_)),  # crosses stay in the wide part
             self.embedding_dim,
             self.hidden_layer_sizes,

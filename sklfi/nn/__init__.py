@@ -1,41 +1,52 @@
-"""Pure torch building blocks and one module per model (no sklearn, no skorch)."""
+"""Pure torch building blocks and one module per model (no sklearn, no skorch).
 
-from .layers import (
-    MLP,
-    AttentionPooling,
+* :mod:`~sklfi.nn.embedding`: a batch of sparse rows -> the named parts
+  (:class:`Embedded`) models read: linear term, field embeddings, pair
+  vector;
+* :mod:`~sklfi.nn.interaction`: how embeddings meet (pair products, dot
+  products, Bi-Interaction, attention);
+* :mod:`~sklfi.nn.blocks`: MLPs and readouts;
+* :mod:`~sklfi.nn.models`: the seven models, each composed of the above.
+
+Every module reads a :class:`SparseBatch`; :meth:`SparseBatch.from_csr`
+makes one from a sparse matrix.
+"""
+
+from .._data import SparseBatch
+from .blocks import MLP, Readout
+from .embedding import (
     DenseFeatures,
+    Embedded,
     FeatureEmbedding,
+    FieldAwareEmbedding,
     FieldEmbedding,
-    Readout,
-    SparseBatch,
+)
+from .interaction import (
+    AttentionPooling,
     bi_interaction,
-    one_per_field,
     pairwise_dots,
     pairwise_products,
-    row_sum,
-    segment_sum,
 )
 from .models import AFM, DLRM, FFM, FM, NFM, DeepFM, WideDeep
 
 __all__ = [
     "AFM",
-    "AttentionPooling",
     "DLRM",
-    "DeepFM",
-    "DenseFeatures",
-    "NFM",
-    "WideDeep",
     "FFM",
     "FM",
     "MLP",
+    "NFM",
+    "AttentionPooling",
+    "DeepFM",
+    "DenseFeatures",
+    "Embedded",
     "FeatureEmbedding",
+    "FieldAwareEmbedding",
     "FieldEmbedding",
     "Readout",
     "SparseBatch",
+    "WideDeep",
     "bi_interaction",
-    "one_per_field",
-    "row_sum",
-    "segment_sum",
     "pairwise_dots",
     "pairwise_products",
 ]

@@ -82,17 +82,7 @@ class FieldCrosser(TransformerMixin, BaseEstimator):
                 )
             ids = []
             for f in cross:
-                if isinstance(f, str):
-                    if f not in fields.names:
-                        raise ValueError(
-                            f"cross {cross!r} names the unknown field {f!r}; the "
-                            f"fields are {list(fields.names)}."
-                        )
-                    f = fields.names.index(f)
-                elif not (
-                    isinstance(f, (int, np.integer)) and 0 <= f < fields.n_fields
-                ):
-                    raise ValueError(f"cross {cross!r} has the bad field id {f!r}.")
+                f = fields.id_of(f, f"cross {cross!r}")
                 if fields.kinds[f] == "numeric":
                     raise ValueError(
                         f"cross {cross!r}: field {fields.names[f]!r} is numeric; "

@@ -8,8 +8,9 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from .._fields import FieldMatrix, Fields
+from .._fields import hstack_fields
 from ._encoder import FieldEncoder
+from ._history import History
 
 __all__ = ["MovieLensFeatures", "GROUPS"]
 
@@ -76,49 +77,50 @@ def _release_year(items: pd.DataFrame):
     return None
 
 
-def _side_frames(users, items):
-    """Per-user and per-item raw columns of the side groups (may be None)."""
-    user_frame = item_frame = None
-    if users is not None:
-        if "user_id" not in users.columns:
-            raise ValueError("the users table needs a user_id column.")
-        u = users.drop_duplicates("user_id").reset_index(drop=True)
-        user_frame = pd.DataFrame(index=u.index)
-        if "gender" in u:
-            user_frame["gender"] = u["gender"].astype(object)
-        if "age" in u:
-            age = pd.to_numeric(u["age"], errors="coerce")
-            user_frame["age"] = age
-            user_frame["age_bucket"] = pd.cut(age, AGE_BINS, labels=AGE_LABELS).astype(
-                object
-            )
-        if "occupation" in u:
-            user_frame["occupation"] = u["occupation"].astype(object)
-        if "zip_code" in u:
-            user_frame["zip3"] = u["zip_code"].astype("string").str[:3].astype(object)
-        user_frame.index = pd.Index(u["user_id"])
-    if items is not None:
-        if "item_id" not in items.columns:
-            raise ValueError("the items table needs an item_id column.")
-        it = items.drop_duplicates("item_id").reset_index(drop=True)
-        item_frame = pd.DataFrame(index=it.index)
-        flags, names = _genre_matrix(it)
-        if names:
-            names = np.asarray(names, dtype=object)
-            item_frame["genres"] = [list(names[row > 0]) for row in flags]
-        year = _release_year(it)
-        if year is not None:
-            item_frame["year"] = year
-            item_frame["decade"] = (year // 10 * 10).astype("Int64").astype(object)
-        item_frame.index = pd.Index(it["item_id"])
-    return user_frame, item_frame
+def _user_frame(users: pd.DataFrame) -> pd.DataFrame:
+    """The raw columns of the user groups, one row per user (indexed by id)."""
+    if "user_id" not in users.columns:
+        raise ValueError("the users table needs a user_id column.")
+    u = users.drop_duplicates("user_id").reset_index(drop=True)
+    frame = pd.DataFrame(index=u.index)
+    if "gender" in u:
+        frame["gender"] = u["gender"].astype(object)
+    if "age" in u:
+        age = pd.to_numeric(u["age"], errors="coerce")
+        frame["age"] = age
+        frame["age_bucket"] = pd.cut(age, AGE_BINS, labels=AGE_LABELS).astype(object)
+    if "occupation" in u:
+        frame["occupation"] = u["occupation"].astype(object)
+    if "zip_code" in u:
+        frame["zip3"] = u["zip_code"].astype("string").str[:3].astype(object)
+    frame.index = pd.Index(u["user_id"])
+    return frame
 
 
-class _EntityBlocks:
-    """One encoded row per user (or item); rows of ratings index into it."""
+def _item_frame(items: pd.DataFrame):
+    """The raw columns of the item groups, one row per movie (indexed by
+    id), its genre flags ``(n_movies, n_genres)`` and the genre names."""
+    if "item_id" not in items.columns:
+        raise ValueError("the items table needs an item_id column.")
+    it = items.drop_duplicates("item_id").reset_index(drop=True)
+    frame = pd.DataFrame(index=it.index)
+    flags, names = _genre_matrix(it)
+    if names:
+        labels = np.asarray(names, dtype=object)
+        frame["genres"] = [list(labels[row > 0]) for row in flags]
+    year = _release_year(it)
+    if year is not None:
+        frame["year"] = year
+        frame["decade"] = (year // 10 * 10).astype("Int64").astype(object)
+    frame.index = pd.Index(it["item_id"])
+    return frame, flags, names
+
+
+class _Entities:
+    """One encoded row per user (or movie), plus an all-zero row for ids
+    missing from the table; rows of ratings take theirs."""
 
     def __init__(self, frame: pd.DataFrame, groups: list):
-        self.groups = groups
         self.index = frame.index
         kinds = {g: GROUPS[g][1] for g in groups}
         encoder = FieldEncoder(
@@ -127,17 +129,23 @@ class _EntityBlocks:
             numeric=[g for g in groups if kinds[g] == "numeric"],
         )
         encoded = encoder.fit_transform(frame[groups])
-        csr = encoded.tocsr()
-        # one extra all-zero row for ids missing from the table
-        csr = sp.vstack([csr, sp.csr_matrix((1, csr.shape[1]))], format="csr")
+        csr = sp.vstack([encoded.tocsr(), sp.csr_matrix((1, encoded.shape[1]))])
+        csr = csr.tocsr()
         self.blocks = {}
         for f, name in enumerate(encoded.field_names):
             cols = np.flatnonzero(encoded.fields == f)
             self.blocks[name] = (csr[:, cols], list(encoded.feature_names[cols]))
 
     def rows(self, ids) -> np.ndarray:
+        """Row of every id (the all-zero row for unknown ones)."""
         pos = self.index.get_indexer(ids)
         return np.where(pos >= 0, pos, len(self.index))
+
+    def take(self, ids) -> dict:
+        """Every group's block for the rows of ``ids``: ``{group: (csr,
+        feature names)}``."""
+        rows = self.rows(ids)
+        return {g: (mat[rows], names) for g, (mat, names) in self.blocks.items()}
 
 
 def _one_hot(pos: np.ndarray, width: int) -> sp.csr_matrix:
@@ -281,9 +289,12 @@ class MovieLensFeatures(TransformerMixin, BaseEstimator):
         self.n_features_in_ = X.shape[1]
         self.groups_ = self._select_groups(ratings is not None)
 
-        user_frame, item_frame = _side_frames(self.users, self.items)
-        items = self.items
-        self.genres_ = [] if items is None else _genre_matrix(items.reset_index())[1]
+        user_frame = item_frame = None
+        genre_flags, self.genres_ = np.zeros((0, 0)), []
+        if self.users is not None:
+            user_frame = _user_frame(self.users)
+        if self.items is not None:
+            item_frame, genre_flags, self.genres_ = _item_frame(self.items)
         self._users = self._items = None
         user_groups = [g for g in USER_SIDE if g in self.groups_ and g in user_frame]
         item_groups = [g for g in ITEM_SIDE if g in self.groups_ and g in item_frame]
@@ -292,51 +303,39 @@ class MovieLensFeatures(TransformerMixin, BaseEstimator):
         if missing:
             raise ValueError(f"the side tables lack the columns for {missing}.")
         if user_groups:
-            self._users = _EntityBlocks(user_frame, user_groups)
+            self._users = _Entities(user_frame, user_groups)
         if item_groups:
-            self._items = _EntityBlocks(item_frame, item_groups)
+            self._items = _Entities(item_frame, item_groups)
         self._user_ids = pd.Index(np.sort(pd.unique(X["user_id"])))
         self._item_ids = pd.Index(np.sort(pd.unique(X["item_id"])))
 
-        # the rating history: events sorted by user then time, running sums
-        time = X["timestamp"].to_numpy(dtype=np.int64)
-        user = self._user_ids.get_indexer(X["user_id"])
-        order = np.lexsort((time, user))
-        self._time_min, self._time_max = int(time.min()), int(time.max())
-        self._hist_key = self._key(user[order], time[order])
-        self._hist_item = self._item_ids.get_indexer(X["item_id"].to_numpy()[order])
-        self._user_start = np.searchsorted(user[order], np.arange(len(self._user_ids)))
-        columns = [np.ones(len(order))]
-        self._mean, self._scale = 0.0, 1.0
+        # the history: per event, its rating, its movie's genres and their
+        # ratings, summed per user as of each moment
+        columns = []
         if ratings is not None:
-            r = ratings[order]
-            self._mean, self._scale = float(r.mean()), float(r.std()) or 1.0
-            columns.append(r)
+            columns.append(ratings[:, None])
         if self.genres_:
-            flags = self._genre_flags(X["item_id"].to_numpy()[order])
-            columns.extend(flags.T)
+            pos = item_frame.index.get_indexer(X["item_id"])
+            table = np.vstack([genre_flags, np.zeros((1, len(self.genres_)))])
+            flags = table[np.where(pos >= 0, pos, len(item_frame))]
+            columns.append(flags)
             if ratings is not None:
-                columns.extend((flags * r[:, None]).T)
-        cumsum = np.cumsum(np.column_stack(columns), 0)
-        self._cumsum = np.vstack([np.zeros(cumsum.shape[1]), cumsum])
+                columns.append(flags * ratings[:, None])
+        values = np.hstack(columns) if columns else np.zeros((len(X), 0))
+        user = self._user_ids.get_indexer(X["user_id"])
+        time = X["timestamp"].to_numpy(dtype=np.int64)
+        self._history = History(user, time, values, len(self._user_ids))
+        items = self._item_ids.get_indexer(X["item_id"].to_numpy())
+        self._history_items = items[self._history.order]
         self._has_ratings = ratings is not None
+        self._rating_mean, self._rating_scale = 0.0, 1.0
+        if ratings is not None:  # (summed in the history's order)
+            r = ratings[self._history.order]
+            self._rating_mean, self._rating_scale = (
+                float(r.mean()),
+                float(r.std()) or 1.0,
+            )
         return self
-
-    def _key(self, user, time):
-        """int64 sort key of (user, time); times clipped just outside the fit range."""
-        span = self._time_max - self._time_min + 3
-        t = np.clip(time, self._time_min - 1, self._time_max + 1) - self._time_min + 1
-        return user.astype(np.int64) * span + t
-
-    def _genre_flags(self, item_ids) -> np.ndarray:
-        """(n, n_genres) genre flags of movies, zero for unknown ones."""
-        _, item_frame = _side_frames(None, self.items)
-        names = pd.Index(self.genres_)
-        pos = item_frame.index.get_indexer(item_ids)
-        lists = item_frame["genres"].explode().dropna()
-        table = np.zeros((len(item_frame) + 1, len(names)))
-        table[item_frame.index.get_indexer(lists.index), names.get_indexer(lists)] = 1
-        return table[np.where(pos >= 0, pos, len(item_frame))]
 
     # -- transform --------------------------------------------------------------
     def transform(self, X):
@@ -352,80 +351,70 @@ class MovieLensFeatures(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "groups_")
         X = _check_ratings(X)
-        n = len(X)
+        user = self._user_ids.get_indexer(X["user_id"])
+        item = self._item_ids.get_indexer(X["item_id"])
         blocks = {
-            "user_id": (
-                _one_hot(self._user_ids.get_indexer(X["user_id"]), len(self._user_ids)),
-                [f"user_id={u}" for u in self._user_ids],
-            ),
-            "item_id": (
-                _one_hot(self._item_ids.get_indexer(X["item_id"]), len(self._item_ids)),
-                [f"item_id={i}" for i in self._item_ids],
-            ),
-        }
+            "user_id": (_one_hot(user, len(self._user_ids)),
+                        [f"user_id={u}" for u in self._user_ids]),
+            "item_id": (_one_hot(item, len(self._item_ids)),
+                        [f"item_id={i}" for i in self._item_ids]),
+        }  # fmt: skip
         for side, ids in ((self._users, X["user_id"]), (self._items, X["item_id"])):
             if side is not None:
-                rows = side.rows(ids)
-                for g, (mat, names) in side.blocks.items():
-                    blocks[g] = (mat[rows], names)
+                blocks.update(side.take(ids))
 
-        # each row's span [start, end) in its user's time-ordered history
-        user = self._user_ids.get_indexer(X["user_id"])
-        known = user >= 0
-        start = np.where(known, self._user_start[np.maximum(user, 0)], 0)
-        end = start.copy()
-        time = X["timestamp"].to_numpy(dtype=np.int64)
-        end[known] = np.searchsorted(
-            self._hist_key, self._key(user[known], time[known]), side="left"
+        blocks.update(self._history_blocks(user, X["timestamp"].to_numpy()))
+        out = hstack_fields(
+            (sp.csr_matrix(blocks[g][0]), g, GROUPS[g][1], blocks[g][1])
+            for g in self.groups_
         )
+        out.tocsr().eliminate_zeros()
+        return out
+
+    def _history_blocks(self, user, time) -> dict:
+        """The blocks of the groups that look at the past, for users (codes)
+        at times: ``{group: (matrix, feature names)}``."""
+        blocks = {}
+        start, end = self._history.span(user, time)
+        sums = self._history.sums(start, end)
         count = end - start
-        sums = self._cumsum[end] - self._cumsum[start]
-        G = len(self.genres_)
         if "history" in self.groups_:
-            blocks["history"] = (self._history(start, count, n),
-                                 [f"history={i}" for i in self._item_ids])  # fmt: skip
+            events, indptr = self._history.events(start, end)
+            data = np.repeat(1.0 / np.maximum(count, 1), count)
+            shape = (len(user), len(self._item_ids))
+            mat = sp.csr_matrix((data, self._history_items[events], indptr), shape)
+            mat.sum_duplicates()  # a movie rated twice counts twice
+            blocks["history"] = (mat, [f"history={i}" for i in self._item_ids])
+        # the columns of sums: the count, the rating, the genre counts, the
+        # genre ratings (the rating columns only with ratings)
         rated = 2 if self._has_ratings else 1
+        G = len(self.genres_)
+        genre_count = sums[:, rated : rated + G]
+
+        def standardised(rating_sum, n):
+            return (rating_sum / n - self._rating_mean) / self._rating_scale
+
+        per_genre = [f"={g}" for g in self.genres_]
+        aggregates = {  # group: (its values, its feature names)
+            "user_mean_rating": (
+                lambda: standardised(sums[:, 1:2], count[:, None]),
+                ["user_mean_rating"],
+            ),
+            "user_genre_share": (
+                lambda: genre_count / count[:, None],
+                ["user_genre_share" + g for g in per_genre],
+            ),
+            "user_genre_rating": (
+                lambda: standardised(sums[:, rated + G : rated + 2 * G], genre_count),
+                ["user_genre_rating" + g for g in per_genre],
+            ),
+        }
         with np.errstate(invalid="ignore", divide="ignore"):
-            if "user_mean_rating" in self.groups_:
-                mean = (sums[:, 1] / count - self._mean) / self._scale
-                blocks["user_mean_rating"] = (np.nan_to_num(mean)[:, None], [
-                    "user_mean_rating"])  # fmt: skip
-            genre_count = sums[:, rated : rated + G]
-            if "user_genre_share" in self.groups_:
-                share = np.nan_to_num(genre_count / count[:, None])
-                blocks["user_genre_share"] = (share, [
-                    f"user_genre_share={g}" for g in self.genres_])  # fmt: skip
-            if "user_genre_rating" in self.groups_:
-                genre_sum = sums[:, rated + G : rated + 2 * G]
-                mean = (genre_sum / genre_count - self._mean) / self._scale
-                blocks["user_genre_rating"] = (np.nan_to_num(mean), [
-                    f"user_genre_rating={g}" for g in self.genres_])  # fmt: skip
+            for group, (values, names) in aggregates.items():
+                if group in self.groups_:
+                    blocks[group] = (sp.csr_matrix(np.nan_to_num(values())), names)
 
-        mats, index, kinds, feats = [], [], [], []
-        for f, g in enumerate(self.groups_):
-            mat, names = blocks[g]
-            mats.append(sp.csr_matrix(mat))
-            index.append(np.full(len(names), f, dtype=np.int64))
-            kinds.append(GROUPS[g][1])
-            feats.extend(names)
-        fields = Fields(np.concatenate(index), self.groups_, tuple(kinds))
-        X_out = sp.hstack(mats, format="csr")
-        X_out.eliminate_zeros()
-        return FieldMatrix._from_parts(X_out, fields, np.asarray(feats, dtype=object))
-
-    def _history(self, start, count, n):
-        """Multi-hot of each row's earlier movies, valued 1/count."""
-        ends = np.cumsum(count)
-        events = np.arange(ends[-1] if n else 0) + np.repeat(
-            start - (ends - count), count
-        )
-        indptr = np.concatenate([[0], ends])
-        data = np.repeat(1.0 / np.maximum(count, 1), count)
-        mat = sp.csr_matrix(
-            (data, self._hist_item[events], indptr), shape=(n, len(self._item_ids))
-        )
-        mat.sum_duplicates()  # a movie rated twice counts twice
-        return mat
+        return blocks
 
     def get_feature_names_out(self, input_features=None):
         """Names of the output columns: ``"group=value"``, or ``"group"``."""

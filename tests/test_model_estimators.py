@@ -1,4 +1,5 @@
-"""Model-specific behaviour: AFM importances, Wide & Deep crosses, DLRM fields."""
+"""What only some estimators do: AFM's importances, Wide & Deep's crosses,
+DLRM's numeric fields."""
 
 import numpy as np
 import pandas as pd
@@ -93,5 +94,9 @@ def test_dlrm_numeric_fields_parameter_on_plain_matrix():
     )
     with pytest.raises(ValueError, match="unknown field 'price'"):
         DLRMRegressor(fields=fields, numeric_fields=["price"]).fit(plain, y)
-    with pytest.raises(ValueError, match="interaction must be"):
-        DLRMRegressor(interaction="sum").fit(plain, y)
+    assert (
+        DLRMRegressor(fields=fields, numeric_fields=[], max_epochs=1)
+        .fit(plain, y)
+        .numeric_fields_
+        == ()
+    )

@@ -1,0 +1,118 @@
+"""Docstrings of the estimators: one template per model (its class
+docstring) filled in with the text every estimator shares."""
+
+from __future__ import annotations
+
+import inspect
+
+from sklearn.base import ClassifierMixin
+
+__all__ = ["estimator_doc"]
+
+#: numpydoc text shared by every estimator, substituted into the model
+#: docstring templates by :func:`estimator_doc`.
+SHARED_PARAMS_DOC = """\
+fields : array-like of shape (n_features,), default=None
+        Field id (``0..F-1``) or field name of every column of ``X``. ``None``
+        takes the fields of a :class:`~sklfi.FieldMatrix` ``X``, and otherwise
+        puts every column in a field of its own.
+    lr : float, default={lr}
+        Learning rate of the optimizer.
+    weight_decay : float, default={weight_decay}
+        L2 penalty on the weights (the optimizer's ``weight_decay``).
+    optimizer : {{"adam", "adamw", "adagrad", "sgd"}} or torch optimizer class, \
+default="{optimizer}"
+        The optimizer.
+    max_epochs : int, default={max_epochs}
+        Number of passes over the training data (the most, with early stopping).
+    batch_size : int or "auto", default="{batch_size}"
+        Rows per gradient step, and per forward pass when predicting.
+        ``"auto"`` takes ``n_samples / 64`` rows, at least 32 and at most
+        1024, so that small data sets still get enough steps per epoch.
+    early_stopping : bool, default={early_stopping}
+        Hold out ``validation_fraction`` of the training rows (stratified for
+        classifiers) and stop when their loss has not improved for
+        ``n_iter_no_change`` epochs, keeping the best weights. Without it every
+        row is used for training and no validation loss is computed.
+    validation_fraction : float, default={validation_fraction}
+        Share of the training rows held out when ``early_stopping=True``.
+    n_iter_no_change : int, default={n_iter_no_change}
+        Patience of early stopping, in epochs.
+    callbacks : list of skorch callbacks or (name, callback) tuples, default=None
+        Extra skorch callbacks, e.g. ``skorch.callbacks.LRScheduler``.
+    random_state : int, RandomState instance or None, default=None
+        Seed of weight initialisation, shuffling, dropout and the validation
+        split; an int makes ``fit`` reproducible.
+    device : str, default="{device}"
+        Torch device to train and predict on (``"cpu"``, ``"cuda"``,
+        ``"cuda:1"``...); ``"auto"`` picks CUDA when available.
+    verbose : int, default={verbose}
+        1 prints a table of losses and times per epoch."""
+
+KIND_ATTRS_DOC = {
+    "classifier": """\
+classes_ : ndarray of shape (n_classes,)
+        Class labels seen in ``fit``.
+    """,
+    "regressor": "",
+}
+
+SHARED_ATTRS_DOC = """\
+n_features_in_ : int
+        Number of columns seen in ``fit``.
+    feature_names_in_ : ndarray of str
+        Column names seen in ``fit``, when ``X`` was a DataFrame.
+    fields_ : ndarray of shape (`n_features_in_`,)
+        Field id of every column.
+    field_names_ : tuple of str
+        Name of every field.
+    field_kinds_ : tuple of str
+        ``"categorical"``, ``"multi_valued"`` or ``"numeric"`` per field.
+    n_iter_ : int
+        Number of epochs run.
+    net_ : skorch.NeuralNet
+        The trained skorch net: ``net_.history`` holds the losses per epoch,
+        ``net_.module_`` the torch module."""
+
+EXAMPLE_DOC = """\
+>>> import pandas as pd
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklfi import {name}
+    >>> from sklfi.preprocessing import FieldEncoder
+    >>> df = pd.DataFrame({{"user": ["a", "b", "a", "b"],
+    ...                    "item": ["x", "x", "y", "y"]}})
+    >>> model = make_pipeline(FieldEncoder(), {name}(random_state=0))
+    >>> {call}"""
+
+EXAMPLE_CALL = {
+    "classifier": "model.fit(df, [1, 0, 0, 1]).predict_proba(df).shape\n    (4, 2)",
+    "regressor": "model.fit(df, [5.0, 1.0, 2.0, 4.0]).predict(df).shape\n    (4,)",
+}
+
+
+def estimator_doc(cls):
+    """Class decorator: build an estimator's docstring from its model template.
+
+    The template is the docstring of the model base class; ``{kind}``,
+    ``{shared_params}`` (with the defaults read from the signature),
+    ``{kind_attrs}``, ``{shared_attrs}`` and ``{example}`` are filled in.
+    """
+    kind = "classifier" if issubclass(cls, ClassifierMixin) else "regressor"
+    template = next(
+        c.__doc__ for c in cls.__mro__[1:] if "{shared_params}" in (c.__doc__ or "")
+    )
+    defaults = {
+        name: p.default
+        for name, p in inspect.signature(cls.__init__).parameters.items()
+    }
+    cls.__doc__ = (
+        template.replace("{kind}", kind)
+        .replace("{shared_params}", SHARED_PARAMS_DOC.format(**defaults))
+        .replace("{kind_attrs}", KIND_ATTRS_DOC[kind])
+        .replace("{shared_attrs}", SHARED_ATTRS_DOC)
+        .replace(
+            "{example}",
+            EXAMPLE_DOC.format(name=cls.__name__, call=EXAMPLE_CALL[kind]),
+        )
+    )
+    return cls

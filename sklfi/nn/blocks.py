@@ -1,0 +1,64 @@
+"""Dense blocks on top of the interactions: MLPs and readouts."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+__all__ = ["MLP", "Readout"]
+
+
+class MLP(nn.Sequential):
+    """Fully connected ReLU layers, each optionally with batch norm and dropout.
+
+    Parameters
+    ----------
+    in_features : int
+    hidden_layer_sizes : sequence of int
+    dropout : float
+    batch_norm : bool
+    out_features : int or None
+        Size of a final linear layer without activation; ``None`` for none.
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        hidden_layer_sizes=(),
+        dropout: float = 0.0,
+        batch_norm: bool = False,
+        out_features: int | None = None,
+    ):
+        layers: list[nn.Module] = []
+        for size in hidden_layer_sizes:
+            layers.append(nn.Linear(in_features, size))
+            if batch_norm:
+                layers.append(nn.BatchNorm1d(size))
+            layers.append(nn.ReLU())
+            if dropout > 0:
+                layers.append(nn.Dropout(dropout))
+            in_features = size
+        if out_features is not None:
+            layers.append(nn.Linear(in_features, out_features))
+        super().__init__(*layers)
+        self.out_features = in_features if out_features is None else out_features
+
+
+class Readout(nn.Module):
+    """Map an interaction vector to the outputs: ``(B, D) -> (B, K)``.
+
+    With one output it is the plain sum over ``D`` (the exact FM term); with
+    ``K`` outputs each output weighs the ``D`` dimensions with its own vector,
+    initialised to ones.
+    """
+
+    def __init__(self, dim: int, n_outputs: int = 1):
+        super().__init__()
+        self.weight = (
+            nn.Parameter(torch.ones(dim, n_outputs)) if n_outputs > 1 else None
+        )
+
+    def forward(self, h: Tensor) -> Tensor:
+        if self.weight is None:
+            return h.sum(-1, keepdim=True)
+        return h @ self.weight

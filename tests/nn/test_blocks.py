@@ -1,0 +1,30 @@
+"""MLP and readout blocks."""
+
+import pytest
+import torch
+from torch import nn
+
+from sklfi.nn import MLP, Readout
+
+
+@pytest.mark.parametrize("batch_norm", [False, True])
+@pytest.mark.parametrize("dropout", [0.0, 0.3])
+def test_mlp_layers(batch_norm, dropout):
+    mlp = MLP(6, (5, 4), dropout, batch_norm, out_features=2)
+    kinds = [type(layer) for layer in mlp]
+    per_layer = [nn.Linear, *([nn.BatchNorm1d] * batch_norm), nn.ReLU,
+                 *([nn.Dropout] * (dropout > 0))]  # fmt: skip
+    assert kinds == per_layer * 2 + [nn.Linear]
+    assert [m.out_features for m in mlp if isinstance(m, nn.Linear)] == [5, 4, 2]
+    assert mlp.out_features == 2
+    assert mlp.eval()(torch.randn(3, 6)).shape == (3, 2)
+    assert MLP(6, (5,)).out_features == 5  # no final layer
+
+
+def test_readout_sums_one_output_and_weighs_several():
+    h = torch.randn(4, 3)
+    torch.testing.assert_close(Readout(3)(h), h.sum(1, keepdim=True))
+    readout = Readout(3, 2)
+    with torch.no_grad():
+        readout.weight.copy_(torch.tensor([[1.0, 0.0], [1.0, 2.0], [1.0, 0.0]]))
+    torch.testing.assert_close(readout(h), torch.stack([h.sum(1), 2 * h[:, 1]], 1))

@@ -1,0 +1,194 @@
+"""Embedding blocks against naive per-row formulas, on every batch layout."""
+
+import itertools
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import torch
+
+from sklfi.nn import (
+    DenseFeatures,
+    FeatureEmbedding,
+    FieldAwareEmbedding,
+    FieldEmbedding,
+    SparseBatch,
+)
+from sklfi.nn._segment import segment_sum
+
+from .rows import (
+    FIELDS,
+    N_FIELDS,
+    batch,
+    field_embeddings,
+    fm_pairs,
+    linear,
+    nonzeros,
+    one_per_field_rows,
+    random_linear,
+    random_rows,
+)
+
+
+def test_feature_embedding_gives_the_linear_term_and_pair_vector():
+    X = random_rows()
+    emb = FeatureEmbedding(X.shape[1], 5, n_outputs=2).double()
+    w, bias = random_linear(emb)
+    V = emb.weight.detach().numpy()[:, :5]
+    e = emb(batch(X))
+    assert e.fields is None
+    for r in range(X.shape[0]):
+        np.testing.assert_allclose(e.linear[r].detach(), linear(X, w, bias, r))
+        np.testing.assert_allclose(e.pairs[r].detach(), fm_pairs(X, V, r), atol=1e-12)
+
+
+@pytest.mark.parametrize("pairs", [False, True])
+def test_field_embedding_sums_value_scaled_vectors_per_field(pairs):
+    X = random_rows(seed=3)
+    emb = FieldEmbedding(torch.from_numpy(FIELDS), N_FIELDS, 4).double()
+    w, bias = random_linear(emb)
+    V = emb.weight.detach().numpy()[:, :4]
+    e = emb(batch(X, FIELDS), pairs=pairs)
+    assert (e.pairs is not None) == pairs
+    for r in range(X.shape[0]):
+        np.testing.assert_allclose(
+            e.fields[r].detach(), field_embeddings(X, V, r), atol=1e-12
+        )
+        np.testing.assert_allclose(e.linear[r].detach(), linear(X, w, bias, r))
+        if pairs:  # over every non-zero, the pairs inside a field included
+            np.testing.assert_allclose(e.pairs[r].detach(), fm_pairs(X, V, r))
+
+
+def test_field_aware_embedding_pairs_use_each_others_field_vector():
+    X = random_rows(seed=1)
+    emb = FieldAwareEmbedding(torch.from_numpy(FIELDS), N_FIELDS, 3).double()
+    w, bias = random_linear(emb)
+    W = emb.weight.detach().numpy()[:, :-1].reshape(-1, N_FIELDS, 3)
+    e = emb(batch(X, FIELDS))
+    for r in range(X.shape[0]):
+        expected = np.zeros(3)
+        for (i, xi), (j, xj) in itertools.combinations(nonzeros(X, r), 2):
+            expected += W[i, FIELDS[j]] * W[j, FIELDS[i]] * xi * xj
+        np.testing.assert_allclose(e.pairs[r].detach(), expected, atol=1e-12)
+        np.testing.assert_allclose(e.linear[r].detach(), linear(X, w, bias, r))
+
+
+def test_field_aware_embedding_float32_matches_float64():
+    X = random_rows(seed=2)
+    emb = FieldAwareEmbedding(torch.from_numpy(FIELDS), N_FIELDS, 4)
+    out32 = emb(batch(X, dtype=torch.float32)).pairs.detach().double()
+    out64 = emb.double()(batch(X)).pairs.detach()
+    torch.testing.assert_close(out32, out64, atol=1e-5, rtol=1e-5)
+
+
+def _parts_and_grads(emb, x, **kwargs):
+    emb.zero_grad()
+    e = emb(x, **kwargs)
+    parts = [p for p in (e.linear, e.fields, e.pairs) if p is not None]
+    sum(p.sum() for p in parts).backward()
+    return [p.detach() for p in parts] + [emb.weight.grad.clone()]
+
+
+EMBEDDINGS = [
+    (FieldEmbedding, {}),
+    (FieldEmbedding, {"pairs": True}),
+    (FieldAwareEmbedding, {}),
+]
+
+
+@pytest.mark.parametrize("one_hot", [True, False])
+@pytest.mark.parametrize("cls, kwargs", EMBEDDINGS)
+def test_one_per_field_batches_give_the_general_grouping_to_the_last_bit(
+    cls, kwargs, one_hot
+):
+    # A batch flagged one_per_field (one non-zero per field, in field order)
+    # skips the grouping; the same rows unflagged are grouped: the parts and
+    # the gradients must be the same to the last bit.
+    X = one_per_field_rows(9, one_hot)
+    torch.manual_seed(0)
+    emb = cls(torch.from_numpy(FIELDS), N_FIELDS, 4).double()
+    random_linear(emb)
+    flagged, grouped = batch(X, FIELDS), batch(X)
+    assert flagged.one_per_field and not grouped.one_per_field
+    assert (grouped.val is None) == one_hot
+    for a, b in zip(
+        _parts_and_grads(emb, flagged, **kwargs),
+        _parts_and_grads(emb, grouped, **kwargs),
+    ):
+        torch.testing.assert_close(a, b, atol=0, rtol=0)
+
+
+@pytest.mark.parametrize("cls, kwargs", EMBEDDINGS)
+def test_field_order_of_columns_does_not_matter(cls, kwargs):
+    # Columns of one field need not be contiguous: with shuffled columns CSR
+    # order does not group the fields, and the batch sorts its non-zeros.
+    X = random_rows(seed=5)
+    perm = np.random.default_rng(0).permutation(len(FIELDS))
+    torch.manual_seed(0)
+    emb = cls(torch.from_numpy(FIELDS), N_FIELDS, 4).double()
+    random_linear(emb)
+    shuffled = cls(torch.from_numpy(FIELDS[perm]), N_FIELDS, 4).double()
+    shuffled.weight.data = emb.weight.data[perm]
+    shuffled.bias.data = emb.bias.data
+    x = batch(X[:, perm].tocsr())
+    g = x.by_field(shuffled.field_index, N_FIELDS)
+    assert not torch.equal(g.idx, x.idx)  # the non-zeros were reordered
+    for a, b in zip(
+        _parts_and_grads(shuffled, x, **kwargs)[:-1],
+        _parts_and_grads(emb, batch(X), **kwargs)[:-1],
+    ):
+        torch.testing.assert_close(a, b, atol=1e-12, rtol=0)
+
+
+@pytest.mark.parametrize("cls", [FeatureEmbedding, FieldEmbedding, FieldAwareEmbedding])
+def test_empty_rows_embed_to_zero_and_the_bias(cls):
+    X = sp.vstack([random_rows(seed=4), sp.csr_matrix((2, len(FIELDS)))]).tocsr()
+    if cls is FeatureEmbedding:
+        emb = cls(X.shape[1], 4, n_outputs=3)
+    else:
+        emb = cls(torch.from_numpy(FIELDS), N_FIELDS, 4, n_outputs=3)
+    torch.nn.init.normal_(emb.bias)
+    e = emb(batch(X, dtype=torch.float32))
+    torch.testing.assert_close(e.linear[-2:], emb.bias.expand(2, 3))
+    interactions = e.fields if e.pairs is None else e.pairs
+    assert not interactions[-2:].any()
+    empty = emb(SparseBatch.from_csr(sp.csr_matrix((3, len(FIELDS))), FIELDS))
+    torch.testing.assert_close(empty.linear, emb.bias.expand(3, 3))
+
+
+def test_without_outputs_there_is_no_linear_term():
+    X = random_rows(seed=4)
+    emb = FieldEmbedding(torch.from_numpy(FIELDS), N_FIELDS, 4, n_outputs=0).double()
+    e = emb(batch(X, FIELDS))
+    assert e.linear is None and e.fields.shape == (X.shape[0], N_FIELDS, 4)
+
+
+def test_dense_features_scatter_numeric_columns():
+    X = random_rows(seed=8)
+    dense = DenseFeatures(torch.tensor([11, 3]), X.shape[1]).double()
+    np.testing.assert_allclose(dense(batch(X)).numpy(), X.toarray()[:, [11, 3]])
+
+
+@pytest.mark.parametrize("lookup", [False, True])
+def test_segment_sum_values_and_gradients(lookup):
+    # segments [0, 2), [2, 2) (empty) and [2, 5)
+    offsets, segment = torch.tensor([0, 2, 2]), torch.tensor([0, 0, 2, 2, 2])
+    val = torch.rand(5, dtype=torch.float64)
+    idx = torch.tensor([3, 1, 1, 0, 3]) if lookup else None
+    v = torch.randn(4 if lookup else 5, 3, dtype=torch.float64, requires_grad=True)
+    rows = v[idx] if lookup else v
+    naive = torch.stack(
+        [(val[segment == s, None] * rows[segment == s]).sum(0) for s in range(3)]
+    )
+    torch.testing.assert_close(segment_sum(v, offsets, segment, idx, val), naive)
+    assert torch.autograd.gradcheck(
+        lambda w: segment_sum(w, offsets, segment, idx, val), (v,)
+    )
+    # one non-zero per segment: a plain gather, with the same gradients
+    alone = torch.arange(5)
+    torch.testing.assert_close(
+        segment_sum(v, None, None, idx, val), segment_sum(v, alone, alone, idx, val)
+    )
+    assert torch.autograd.gradcheck(
+        lambda w: segment_sum(w, None, None, idx, val), (v,)
+    )
