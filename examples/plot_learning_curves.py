@@ -32,3 +32,4 @@ for ax, cls in zip(axes, (FMRegressor, DeepFMRegressor)):
 axes[0].set_ylabel("loss (MSE of the standardised rating)")
 axes[0].legend()
 fig.tight_layout()
+plt.show()
