@@ -123,19 +123,18 @@ class _BaseEstimator(BaseEstimator):
         constraint cannot say: layer sizes, device names, callbacks."""
         super()._validate_params()
         for name in self._parameter_constraints:
-            if name.endswith("_layer_sizes"):
-                sizes = getattr(self, name)
-                if (
-                    not all(
-                        isinstance(s, Integral) and not isinstance(s, bool) and s >= 1
-                        for s in np.asarray(sizes, dtype=object).reshape(-1)
-                    )
-                    or np.ndim(sizes) != 1
-                ):
-                    raise ValueError(
-                        f"The {name!r} parameter of {type(self).__name__} must be "
-                        f"a sequence of positive integers. Got {sizes!r} instead."
-                    )
+            if not name.endswith("_layer_sizes"):
+                continue
+            sizes = np.asarray(getattr(self, name), dtype=object)
+            if sizes.ndim != 1 or not all(
+                isinstance(s, Integral) and not isinstance(s, bool) and s >= 1
+                for s in sizes
+            ):
+                raise ValueError(
+                    f"The {name!r} parameter of {type(self).__name__} must be a "
+                    f"sequence of positive integers. Got {getattr(self, name)!r} "
+                    "instead."
+                )
         if self.device != "auto":
             try:
                 torch.device(self.device)
@@ -147,7 +146,9 @@ class _BaseEstimator(BaseEstimator):
         for cb in self.callbacks or []:
             named = isinstance(cb, tuple) and len(cb) == 2 and isinstance(cb[0], str)
             cb = cb[1] if named else cb
-            if not (isinstance(cb, Callback) or isinstance(cb, type)):
+            if not isinstance(cb, Callback) and not (
+                isinstance(cb, type) and issubclass(cb, Callback)
+            ):
                 raise TypeError(
                     f"The 'callbacks' parameter of {type(self).__name__} must be "
                     "a list of skorch callbacks or (name, callback) tuples. Got "

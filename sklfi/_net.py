@@ -18,9 +18,10 @@ class SparseNet(NeuralNet):
     """skorch net whose batches are :class:`~sklfi.nn.SparseBatch` objects.
 
     A sparse matrix passed to ``fit``, ``forward`` or ``predict`` becomes a
-    :class:`~sklfi._data.CSRDataset`, grouped by the fields of the module's
-    field embedding if it has one. The loss is the sample-weighted mean of
-    the criterion (built with ``reduction="none"``).
+    :class:`~sklfi._data.CSRDataset` that knows the fields of the module's
+    field embedding, if it has one (to flag one-category-per-field data). The
+    loss is the sample-weighted mean of the criterion (built with
+    ``reduction="none"``).
 
     Prediction (``forward_iter``, hence ``forward`` and ``predict``, and the
     estimators' ``predict``) runs the module in evaluation mode over batches
@@ -31,7 +32,7 @@ class SparseNet(NeuralNet):
 
     def initialize_module(self):
         super().initialize_module()
-        # the fields batches are grouped by: those of the field embedding
+        # (field index, number of fields) of the field embedding, if any
         self.batch_fields = (None, None)
         for m in self.module_.modules():
             if isinstance(m, FieldEmbedding):

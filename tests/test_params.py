@@ -25,7 +25,7 @@ INVALID = {
     "early_stopping": ["yes", 2],
     "validation_fraction": [0, 1, 1.5, "x"],
     "n_iter_no_change": [0, 2.5],
-    "callbacks": ["x", [3], ("a", EpochTimer())],
+    "callbacks": ["x", [3], [("timer", dict)], ("a", EpochTimer())],
     "random_state": ["seed", 1.5],
     "device": ["gpu", 3],
     "verbose": [-1, "loud"],
