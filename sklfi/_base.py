@@ -12,12 +12,20 @@ of its own parameters and ``_build_module``: its torch module.
 from __future__ import annotations
 
 import contextlib
+import numbers
 from numbers import Integral, Real
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 import torch
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
+from sklearn.base import (
+    BaseEstimator,
+    ClassifierMixin,
+    RegressorMixin,
+    _fit_context,
+    is_classifier,
+)
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
@@ -32,7 +40,8 @@ from torch import nn
 
 from ._data import BatchIterator
 from ._fields import FieldMatrix, Fields
-from ._net import SparseNet
+from ._net import Interrupted, SparseNet
+from ._random import build_seeded, fit_stream
 
 #: Optimizers by name, with their options. Adam, AdamW and SGD run "fused"
 #: (one kernel for all parameters, on CPU and CUDA): an Adam step on CPU is
@@ -55,18 +64,6 @@ MLP_CONSTRAINTS = {
 
 def _silent(*args, **kwargs):
     pass
-
-
-@contextlib.contextmanager
-def _own_rng(device, seed=None):
-    """Run with torch's global RNG state restored afterwards, seeded if asked:
-    neither fit nor predict changes the caller's random numbers."""
-    device = torch.device(device)
-    devices = [device.index or 0] if device.type == "cuda" else []
-    with torch.random.fork_rng(devices=devices):
-        if seed is not None:
-            torch.manual_seed(seed)
-        yield
 
 
 class _BaseEstimator(BaseEstimator):
@@ -207,6 +204,12 @@ class _BaseEstimator(BaseEstimator):
     def _device(self):
         if self.device == "auto":
             return "cuda" if torch.cuda.is_available() else "cpu"
+        if torch.device(self.device).type == "cuda" and not torch.cuda.is_available():
+            raise ValueError(
+                f"device={self.device!r}, but this torch has no CUDA device "
+                f"(torch {torch.__version__}, a CPU build or no GPU): use "
+                "device='cpu', or 'auto' to take CUDA only when there is one."
+            )
         return self.device
 
     def _batch_size(self, n_samples):
@@ -215,10 +218,52 @@ class _BaseEstimator(BaseEstimator):
             return int(min(1024, max(32, n_samples // 64)))
         return self.batch_size
 
-    def _fit_net(self, X, y, sample_weight, criterion, n_outputs, stratify):
+    @contextlib.contextmanager
+    def _all_or_nothing(self):
+        """A fit either completes or leaves the estimator exactly as it was:
+        on any exception (a KeyboardInterrupt too), every attribute is put
+        back, the previous model included."""
+        before = dict(self.__dict__)
+        try:
+            yield
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(before)
+            raise
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model.
+
+        A fit either completes or leaves the estimator as it was (an
+        interrupted or failed refit keeps the previous model).
+
+        Parameters
+        ----------
+        X : {FieldMatrix, sparse matrix, array-like} of shape (n_samples, n_features)
+            Training data. A :class:`~sklfi.FieldMatrix` brings its fields;
+            otherwise ``fields`` gives them.
+        y : array-like of shape (n_samples,)
+            Class labels (classifiers: of one type, two classes or more) or
+            target values (regressors).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of every sample in the loss.
+
+        Returns
+        -------
+        self
+        """
+        with self._all_or_nothing():
+            X, y = self._validate(X, y)
+            sample_weight = _check_weights(sample_weight, X)
+            target, criterion, n_outputs = self._target(y, sample_weight)
+            return self._fit_net(X, target, sample_weight, criterion, n_outputs)
+
+    def _fit_net(self, X, y, sample_weight, criterion, n_outputs):
         """Build the module and train a fresh skorch net on (X, y)."""
         device = self._device()
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        stratify = is_classifier(self)
         callbacks = list(self.callbacks or [])
         train_split = None
         if self.early_stopping:
@@ -235,32 +280,42 @@ class _BaseEstimator(BaseEstimator):
         else:
             optimizer, options = self.optimizer, {}
         X, fields = self._model_input(X, fit=True)
-        with _own_rng(device, seed):
-            self.net_ = SparseNet(
-                module=self._build_module(fields, n_outputs),
-                criterion=criterion(reduction="none"),
-                optimizer=optimizer,
-                lr=self.lr,
-                optimizer__weight_decay=self.weight_decay,
-                optimizer__param_groups=self._param_groups(),
-                **{f"optimizer__{k}": v for k, v in options.items()},
-                max_epochs=self.max_epochs,
-                batch_size=self._batch_size(X.shape[0]),
-                iterator_train=BatchIterator,
-                iterator_valid=BatchIterator,
-                iterator_train__shuffle=True,
-                train_split=train_split,
-                callbacks=callbacks,
-                device=device,
-                verbose=self.verbose,
-            )
-            # skorch's fit is initialize then partial_fit; the dataset needs
-            # the initialized module's fields
-            self.net_.initialize()
-            dataset = self.net_.get_dataset(X, y, sample_weight)
-            self.net_.partial_fit(dataset, y if stratify else None)
-            self.n_iter_ = len(self.net_.history)
-            self._after_fit(X)
+        module, generator = build_seeded(
+            lambda: self._build_module(fields, n_outputs), seed
+        )
+        net = SparseNet(
+            module=module,
+            criterion=criterion(reduction="none"),
+            optimizer=optimizer,
+            lr=self.lr,
+            optimizer__weight_decay=self.weight_decay,
+            optimizer__param_groups=self._param_groups(),
+            **{f"optimizer__{k}": v for k, v in options.items()},
+            max_epochs=self.max_epochs,
+            batch_size=self._batch_size(X.shape[0]),
+            iterator_train=BatchIterator,
+            iterator_valid=BatchIterator,
+            iterator_train__shuffle=True,
+            train_split=train_split,
+            callbacks=callbacks,
+            device=device,
+            verbose=self.verbose,
+        )
+        on_device = None
+        if torch.device(device).type != "cpu":
+            on_device = torch.Generator(device).manual_seed(seed)
+        # skorch's fit is initialize then partial_fit; the dataset needs
+        # the initialized module's fields
+        net.initialize()
+        dataset = net.get_dataset(X, y, sample_weight)
+        with fit_stream(generator, on_device):
+            try:
+                net.partial_fit(dataset, y if stratify else None)
+            except Interrupted as exc:  # an interrupted fit is no fit
+                raise exc.__cause__ from None
+        self.net_ = net
+        self.n_iter_ = len(net.history)
+        self._after_fit(X)
         return self
 
     # -- prediction ---------------------------------------------------------
@@ -279,27 +334,10 @@ class _BaseEstimator(BaseEstimator):
 class FIClassifierMixin(ClassifierMixin):
     """Classifier side: label encoding, logistic/softmax outputs."""
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
-        """Fit the model.
-
-        Parameters
-        ----------
-        X : {FieldMatrix, sparse matrix, array-like} of shape (n_samples, n_features)
-            Training data. A :class:`~sklfi.FieldMatrix` brings its fields;
-            otherwise ``fields`` gives them.
-        y : array-like of shape (n_samples,)
-            Class labels (any type; two or more classes).
-        sample_weight : array-like of shape (n_samples,), default=None
-            Weight of every sample in the loss.
-
-        Returns
-        -------
-        self
-        """
-        X, y = self._validate(X, y)
+    def _target(self, y, sample_weight):
+        """``classes_``, and the encoded target, loss and number of outputs."""
+        _check_label_types(y)
         check_classification_targets(y)
-        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float32)
         self.classes_, y_enc = np.unique(y, return_inverse=True)
         present = np.unique(y_enc[sample_weight > 0])
         if len(present) < 2:
@@ -308,12 +346,8 @@ class FIClassifierMixin(ClassifierMixin):
                 f"with positive weight; got 1 class: {self.classes_[present]}."
             )
         if len(self.classes_) == 2:
-            target = y_enc.astype(np.float32).reshape(-1, 1)
-            criterion, n_outputs = nn.BCEWithLogitsLoss, 1
-        else:
-            target = y_enc.astype(np.int64)
-            criterion, n_outputs = nn.CrossEntropyLoss, len(self.classes_)
-        return self._fit_net(X, target, sample_weight, criterion, n_outputs, True)
+            return y_enc.astype(np.float32).reshape(-1, 1), nn.BCEWithLogitsLoss, 1
+        return y_enc.astype(np.int64), nn.CrossEntropyLoss, len(self.classes_)
 
     def decision_function(self, X):
         """Logits: shape (n_samples,) for two classes, else (n_samples, n_classes)."""
@@ -352,35 +386,22 @@ class FIClassifierMixin(ClassifierMixin):
 class FIRegressorMixin(RegressorMixin):
     """Regressor side: the target is standardised for training."""
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
-        """Fit the model.
-
-        Parameters
-        ----------
-        X : {FieldMatrix, sparse matrix, array-like} of shape (n_samples, n_features)
-            Training data. A :class:`~sklfi.FieldMatrix` brings its fields;
-            otherwise ``fields`` gives them.
-        y : array-like of shape (n_samples,)
-            Target values.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Weight of every sample in the loss.
-
-        Returns
-        -------
-        self
-        """
-        X, y = self._validate(X, y, y_numeric=True)
-        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float32)
-        # train on a standardised target (the weighted mean and standard
-        # deviation), so that defaults suit any scale
+    def _target(self, y, sample_weight):
+        """The standardised target (with the weighted mean and standard
+        deviation, so that defaults suit any scale), loss, outputs."""
+        try:
+            y = np.asarray(y, dtype=np.float64)
+        except (TypeError, ValueError):
+            example = next(v for v in np.asarray(y, dtype=object) if _not_number(v))
+            raise ValueError(
+                f"{type(self).__name__} needs a numeric target y; got "
+                f"{example!r}: for labels, use a classifier."
+            ) from None
         self._y_mean = float(np.average(y, weights=sample_weight))
-        std = float(np.sqrt(np.average((y - self._y_mean) ** 2, weights=sample_weight)))
-        self._y_scale = std if std > 0 else 1.0
+        var = np.average((y - self._y_mean) ** 2, weights=sample_weight)
+        self._y_scale = float(np.sqrt(var)) or 1.0
         target = ((y - self._y_mean) / self._y_scale).astype(np.float32)
-        return self._fit_net(
-            X, target.reshape(-1, 1), sample_weight, nn.MSELoss, 1, False
-        )
+        return target.reshape(-1, 1), nn.MSELoss, 1
 
     def predict(self, X):
         """Predicted target of every sample, shape (n_samples,)."""
@@ -409,3 +430,51 @@ def store_params(estimator, params: dict) -> None:
     for name, value in params.items():
         if name not in ("self", "__class__"):
             setattr(estimator, name, value)
+
+
+def _check_weights(sample_weight, X) -> np.ndarray:
+    """float32 sample weights (ones by default), non-negative and not all
+    zero."""
+    sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float32)
+    if np.any(sample_weight < 0):
+        raise ValueError(
+            "sample_weight has negative values (the smallest is "
+            f"{sample_weight.min()!r}); weights must be 0 or more."
+        )
+    if not sample_weight.sum() > 0:
+        raise ValueError("sample_weight sums to 0: no row would count in the loss.")
+    return sample_weight
+
+
+def _not_number(value) -> bool:
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return True
+    return False
+
+
+def value_kind(value) -> str:
+    """The kind of a label or category: "str", "bool", "number" or the type's
+    name (missing values are "missing")."""
+    if isinstance(value, str):
+        return "str"
+    if isinstance(value, (bool, np.bool_)):
+        return "bool"
+    if isinstance(value, (numbers.Number, np.number)):
+        return "missing" if value != value else "number"
+    return "missing" if value is None else type(value).__name__
+
+
+def _check_label_types(y) -> None:
+    """Labels of one kind: mixed ones (``1`` and ``"1"``) would be merged or
+    compared across types."""
+    y = np.asarray(y)
+    if y.dtype != object:
+        return
+    kinds = sorted(set(pd.Series(y).map(value_kind).unique()) - {"missing"})
+    if len(kinds) > 1:
+        raise ValueError(
+            f"y mixes labels of several types ({', '.join(kinds)}); give labels "
+            "of one type, e.g. y.astype(str)."
+        )

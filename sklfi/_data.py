@@ -18,6 +18,8 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset, Subset
 
+from ._random import cpu_generator
+
 __all__ = ["BatchIterator", "CSRDataset", "SparseBatch", "one_per_field"]
 
 
@@ -293,7 +295,10 @@ class BatchIterator:
 
     Used by skorch in place of a DataLoader (``iterator_train`` and
     ``iterator_valid``): one CSR slice per batch and nothing else. The
-    shuffling draws from torch's global generator, which the estimators seed.
+    shuffling draws from the current fit's generator
+    (:func:`sklfi._random.cpu_generator`). A shuffled (training) pass never
+    ends in a batch of one row, which batch normalisation cannot train on:
+    that row joins the batch before it.
 
     Parameters
     ----------
@@ -312,10 +317,16 @@ class BatchIterator:
         self.shuffle = shuffle
 
     def __len__(self):
-        return -(-len(self.rows) // self.batch_size)
+        n, size = len(self.rows), self.batch_size
+        return -(-n // size) - (self.shuffle and n > 1 and n % size == 1)
 
     def __iter__(self):
-        rows = self.rows
-        if self.shuffle:
-            rows = rows[torch.randperm(len(rows)).numpy()]
-        yield from self.dataset.batches(rows, self.batch_size)
+        rows, size = self.rows, self.batch_size
+        if not self.shuffle:
+            yield from self.dataset.batches(rows, size)
+            return
+        rows = rows[torch.randperm(len(rows), generator=cpu_generator()).numpy()]
+        split = len(rows) - (size + 1 if len(rows) > 1 and len(rows) % size == 1 else 0)
+        yield from self.dataset.batches(rows[:split], size)
+        if split < len(rows):  # the last row, with the batch before it
+            yield from self.dataset.batches(rows[split:], size + 1)

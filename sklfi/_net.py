@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import threading
+
 import numpy as np
 import scipy.sparse as sp
 import torch
@@ -11,7 +15,36 @@ from skorch.utils import is_dataset, to_device, to_tensor
 from ._data import CSRDataset
 from .nn import FieldEmbedding
 
-__all__ = ["SparseNet"]
+__all__ = ["Interrupted", "SparseNet"]
+
+
+class Interrupted(Exception):
+    """Training was interrupted by the user (SIGINT, Ctrl-C); the estimator
+    raises the KeyboardInterrupt again."""
+
+
+@contextlib.contextmanager
+def _sigint_seen():
+    """Within the block, a list that holds an entry once SIGINT arrived (its
+    handler still runs: a KeyboardInterrupt by default). Signals reach the
+    main thread only; elsewhere the list stays empty."""
+    seen = []
+    if threading.current_thread() is not threading.main_thread():
+        yield seen
+        return
+    previous = signal.getsignal(signal.SIGINT)
+
+    def handler(signum, frame):
+        seen.append(signum)
+        if callable(previous):
+            return previous(signum, frame)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, handler)
+    try:
+        yield seen
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 class SparseNet(NeuralNet):
@@ -39,6 +72,35 @@ class SparseNet(NeuralNet):
                 self.batch_fields = (m.field_index.cpu().numpy(), m.n_fields)
                 break
         return self
+
+    def fit_loop(self, X, y=None, **fit_params):
+        # skorch's callbacks stop training by raising KeyboardInterrupt, which
+        # its partial_fit catches, so a real Ctrl-C would return a
+        # half-trained net that looks fitted: pass that one on as an
+        # exception partial_fit does not catch (the estimator raises the
+        # KeyboardInterrupt again)
+        with _sigint_seen() as seen:
+            try:
+                return super().fit_loop(X, y, **fit_params)
+            except KeyboardInterrupt as exc:
+                if seen:
+                    raise Interrupted from exc
+                raise
+
+    def on_epoch_end(self, net, **kwargs):
+        super().on_epoch_end(net, **kwargs)
+        epoch = self.history[-1]
+        for name in ("train_loss", "valid_loss"):
+            losses = [b[name] for b in epoch["batches"] if name in b]
+            if not np.all(np.isfinite(losses)):
+                lr = self.optimizer_.param_groups[0]["lr"]
+                raise ValueError(
+                    f"training diverged: the {name.replace('_', ' ')} of epoch "
+                    f"{epoch['epoch']} is not finite. The learning rate ({lr}) is "
+                    f"likely too high for the optimizer "
+                    f"({type(self.optimizer_).__name__}), or X holds very large "
+                    "values: lower lr, or scale X."
+                )
 
     def get_dataset(self, X, y=None, sample_weight=None):
         if is_dataset(X):

@@ -13,7 +13,7 @@ makes one from a sparse matrix.
 """
 
 from .._data import SparseBatch
-from .blocks import MLP, Readout
+from .blocks import MLP, Dropout, Readout
 from .embedding import (
     DenseFeatures,
     Embedded,
@@ -39,6 +39,7 @@ __all__ = [
     "AttentionPooling",
     "DeepFM",
     "DenseFeatures",
+    "Dropout",
     "Embedded",
     "FeatureEmbedding",
     "FieldAwareEmbedding",

@@ -1,11 +1,29 @@
-"""Dense blocks on top of the interactions: MLPs and readouts."""
+"""Dense blocks on top of the interactions: MLPs, dropout and readouts."""
 
 from __future__ import annotations
 
 import torch
 from torch import Tensor, nn
 
-__all__ = ["MLP", "Readout"]
+from .._random import device_generator
+
+__all__ = ["MLP", "Dropout", "Readout"]
+
+
+class Dropout(nn.Dropout):
+    """:class:`torch.nn.Dropout` whose masks, during an sklfi fit, come from
+    the fit's own generator (so a seeded fit does not depend on what other
+    threads draw); elsewhere, from torch's global generator. Same masks and
+    outputs as ``nn.Dropout`` for the same generator state."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        generator = device_generator()
+        if generator is None or not self.training or self.p == 0:
+            return super().forward(x)
+        if self.p == 1:
+            return x * 0
+        noise = torch.empty_like(x).bernoulli_(1 - self.p, generator=generator)
+        return x * noise.div_(1 - self.p)  # (as torch's own kernel computes it)
 
 
 class MLP(nn.Sequential):
@@ -36,7 +54,7 @@ class MLP(nn.Sequential):
                 layers.append(nn.BatchNorm1d(size))
             layers.append(nn.ReLU())
             if dropout > 0:
-                layers.append(nn.Dropout(dropout))
+                layers.append(Dropout(dropout))
             in_features = size
         if out_features is not None:
             layers.append(nn.Linear(in_features, out_features))

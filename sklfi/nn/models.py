@@ -13,7 +13,7 @@ import torch
 from torch import Tensor, nn
 
 from .._data import SparseBatch
-from .blocks import MLP, Readout
+from .blocks import MLP, Dropout, Readout
 from .embedding import (
     DenseFeatures,
     FeatureEmbedding,
@@ -109,7 +109,7 @@ class AFM(nn.Module):
     ):
         super().__init__()
         self.embedding = FieldEmbedding(field_index, n_fields, embedding_dim, n_outputs)
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
         self.attention = AttentionPooling(embedding_dim, attention_dim)
         self.projection = nn.Linear(embedding_dim, n_outputs, bias=False)
 
@@ -244,7 +244,7 @@ class NFM(nn.Module):
         self.pooling_norm = (
             nn.BatchNorm1d(embedding_dim) if batch_norm else nn.Identity()
         )
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
         self.mlp = MLP(
             embedding_dim, hidden_layer_sizes, dropout, batch_norm, n_outputs
         )
@@ -310,6 +310,13 @@ class DLRM(nn.Module):
             self.bottom = MLP(len(dense_columns), sizes, 0.0, batch_norm)
         self.interaction = interaction
         n_vectors = len(self.sparse_fields) + (self.bottom is not None)
+        if interaction == "dot" and self.bottom is None and n_vectors < 2:
+            raise ValueError(
+                "DLRM's dot interaction needs two vectors or more, or numeric "
+                "fields: with one embedded field and no numeric field there is "
+                "no pair to take a dot product of, and it would predict a "
+                "constant. Add fields, or use interaction='cat'."
+            )
         if interaction == "dot":
             top_in = n_vectors * (n_vectors - 1) // 2
             top_in += embedding_dim if self.bottom is not None else 0

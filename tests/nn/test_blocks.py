@@ -4,7 +4,8 @@ import pytest
 import torch
 from torch import nn
 
-from sklfi.nn import MLP, Readout
+from sklfi._random import fit_stream
+from sklfi.nn import MLP, Dropout, Readout
 
 
 @pytest.mark.parametrize("batch_norm", [False, True])
@@ -13,7 +14,7 @@ def test_mlp_layers(batch_norm, dropout):
     mlp = MLP(6, (5, 4), dropout, batch_norm, out_features=2)
     kinds = [type(layer) for layer in mlp]
     per_layer = [nn.Linear, *([nn.BatchNorm1d] * batch_norm), nn.ReLU,
-                 *([nn.Dropout] * (dropout > 0))]  # fmt: skip
+                 *([Dropout] * (dropout > 0))]  # fmt: skip
     assert kinds == per_layer * 2 + [nn.Linear]
     assert [m.out_features for m in mlp if isinstance(m, nn.Linear)] == [5, 4, 2]
     assert mlp.out_features == 2
@@ -28,3 +29,22 @@ def test_readout_sums_one_output_and_weighs_several():
     with torch.no_grad():
         readout.weight.copy_(torch.tensor([[1.0, 0.0], [1.0, 2.0], [1.0, 0.0]]))
     torch.testing.assert_close(readout(h), torch.stack([h.sum(1), 2 * h[:, 1]], 1))
+
+
+def test_dropout_draws_from_the_fit_stream_as_torch_would():
+    # within a fit, the masks come from the fit's generator, and equal
+    # torch's own dropout run with that generator's state
+    x = torch.randn(50, 8)
+    drop = Dropout(0.3).train()
+    generator = torch.Generator().manual_seed(3)
+    with fit_stream(generator):
+        ours = drop(x)
+    torch.manual_seed(3)
+    torch.testing.assert_close(ours, nn.Dropout(0.3).train()(x), atol=0, rtol=0)
+    assert (ours == 0).any() and not torch.equal(ours, x)
+    torch.manual_seed(0)
+    state = torch.get_rng_state()
+    with fit_stream(torch.Generator().manual_seed(3)):
+        drop(x)
+    assert torch.equal(torch.get_rng_state(), state)  # the global one untouched
+    torch.testing.assert_close(drop.eval()(x), x)

@@ -1,0 +1,63 @@
+"""The random numbers of a fit come from its own generators, so that a
+seeded fit is reproducible whatever runs in other threads.
+
+torch's global generator is shared by every thread of a process: two fits
+seeding it at once in two threads would draw each other's numbers. So a fit
+builds its module under a lock with the global generator seeded (and
+restored after), then carries on the same random stream in a generator of
+its own, which the batch shuffling and the dropout layers of :mod:`sklfi.nn`
+read for the duration of the fit (:func:`fit_stream`, thread-local).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+
+import torch
+
+__all__ = ["build_seeded", "cpu_generator", "device_generator", "fit_stream"]
+
+_BUILD_LOCK = threading.Lock()
+_LOCAL = threading.local()
+
+
+def build_seeded(build, seed: int):
+    """``build()`` (a module, whose initialisation draws random numbers) with
+    torch's global CPU generator seeded with ``seed``; return its result and
+    a new generator that continues the same random stream. The global
+    generator is left as it was."""
+    with _BUILD_LOCK, torch.random.fork_rng(devices=[]):
+        torch.default_generator.manual_seed(seed)
+        out = build()
+        state = torch.get_rng_state()
+    generator = torch.Generator()
+    generator.set_state(state)
+    return out, generator
+
+
+@contextlib.contextmanager
+def fit_stream(cpu: torch.Generator, device: torch.Generator | None = None):
+    """Within the block, in this thread, shuffling draws from ``cpu`` and
+    dropout from ``device`` (``cpu`` by default: the generator of the
+    device the module runs on)."""
+    previous = getattr(_LOCAL, "stream", None)
+    _LOCAL.stream = (cpu, cpu if device is None else device)
+    try:
+        yield
+    finally:
+        _LOCAL.stream = previous
+
+
+def cpu_generator() -> torch.Generator | None:
+    """The current fit's CPU generator in this thread (``None``: torch's
+    global one)."""
+    stream = getattr(_LOCAL, "stream", None)
+    return None if stream is None else stream[0]
+
+
+def device_generator() -> torch.Generator | None:
+    """The current fit's generator on the module's device in this thread
+    (``None``: torch's global one)."""
+    stream = getattr(_LOCAL, "stream", None)
+    return None if stream is None else stream[1]
