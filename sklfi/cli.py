@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import sys
 from pathlib import Path
@@ -82,12 +83,45 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _check(args) -> list:
+    """The models to compare; a ValueError naming the bad argument before
+    any data is read or model trained (the output folder is made here)."""
+    models = [m.strip().lower() for m in args.models.split(",") if m.strip()]
+    if not models:
+        raise ValueError(f"--models names no model; choose from {','.join(MODELS)}.")
+    unknown = [m for m in models if m not in MODELS]
+    if unknown:
+        raise ValueError(f"unknown models {unknown}; choose from {list(MODELS)}.")
+    repeated = sorted({m for m in models if models.count(m) > 1})
+    if repeated:
+        raise ValueError(f"--models names {repeated} more than once.")
+    for name in ("epochs", "max_users", "threads"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            flag = "--" + name.replace("_", "-")
+            raise ValueError(f"{flag} must be a positive integer, got {value}.")
+    bad = [f for f in args.folds if not 1 <= f <= 5]
+    if bad:
+        raise ValueError(f"--folds takes splits u1 to u5, got {bad}.")
+    try:
+        args.out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ValueError(f"--out {args.out} cannot be a folder: {exc}.") from None
+    if not os.access(args.out, os.W_OK):
+        raise ValueError(f"--out {args.out} is not writable.")
+    return models
+
+
 def main(argv=None) -> int:
     """Entry point of the ``sklfi`` console script."""
     args = build_parser().parse_args(argv)
+    try:
+        models = _check(args)
+    except ValueError as exc:
+        print(f"sklfi compare: error: {exc}", file=sys.stderr)
+        return 2
     if args.threads:
         torch.set_num_threads(args.threads)
-    models = [m.strip() for m in args.models.split(",") if m.strip()]
     try:
         results = compare_models(
             args.task,
@@ -101,7 +135,6 @@ def main(argv=None) -> int:
     except (ValueError, OSError) as exc:
         print(f"sklfi compare: error: {exc}", file=sys.stderr)
         return 2
-    args.out.mkdir(parents=True, exist_ok=True)
     stem = args.out / f"results_{args.task.replace('-', '_')}"
     results.to_csv(stem.with_suffix(".csv"), index=False)
     with pd.option_context(

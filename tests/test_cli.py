@@ -39,9 +39,41 @@ def test_compare_writes_csv_and_png(tmp_path, movielens, task, metric, capsys):
     assert "[2/2] DLRM" in out and metric in out
 
 
-def test_compare_rejects_unknown_model(tmp_path, movielens, capsys):
-    assert main(["compare", "--models", "fm,xgb", "--out", str(tmp_path)]) == 2
-    assert "unknown models ['xgb']" in capsys.readouterr().err
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--models", "fm,xgb"], "unknown models ['xgb']"),
+        (["--models", ""], "names no model"),
+        (["--models", " , "], "names no model"),
+        (["--models", "fm,FM,ffm"], "['fm'] more than once"),
+        (["--max-users", "-5"], "--max-users must be a positive integer"),
+        (["--threads", "-1"], "--threads must be a positive integer"),
+        (["--epochs", "0"], "--epochs must be a positive integer"),
+        (["--folds", "u1,u7"], "u1 to u5, got [7]"),
+    ],
+)
+def test_bad_arguments_stop_before_any_work(
+    tmp_path, args, message, capsys, monkeypatch
+):
+    monkeypatch.setattr("sklfi.cli.compare_models", lambda *a, **k: pytest.fail())
+    assert main(["compare", "--out", str(tmp_path / "out"), *args]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_output_folder_under_a_file_stops_before_training(
+    tmp_path, capsys, monkeypatch
+):
+    monkeypatch.setattr("sklfi.cli.compare_models", lambda *a, **k: pytest.fail())
+    (tmp_path / "file").write_text("not a folder")
+    assert main(["compare", "--out", str(tmp_path / "file" / "results")]) == 2
+    assert "cannot be a folder" in capsys.readouterr().err
+    assert main(["compare", "--out", str(tmp_path / "file")]) == 2
+    nested = tmp_path / "new" / "deeper"
+    monkeypatch.setattr("sklfi.cli.compare_models", lambda *a, **k: 1 / 0)
+    with pytest.raises(ZeroDivisionError):  # it got as far as training
+        main(["compare", "--out", str(nested)])
+    assert nested.is_dir()  # made before the training
 
 
 def test_python_dash_m_entry_point():

@@ -1,6 +1,11 @@
 """Data loaders and generators."""
 
+import io
+import os
+import shutil
 import urllib.error
+import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -48,9 +53,67 @@ def test_missing_files_offline_give_a_clear_error(tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []  # nothing half-written is left
 
 
-def test_data_home_from_environment(movielens, monkeypatch):
-    import os
+def _official_copy(folder):
+    shutil.copytree(Path(os.environ["SKLFI_DATA"]) / "ml-100k", folder)
+    for path in folder.iterdir():
+        path.chmod(0o644)
+    return folder
 
+
+@pytest.mark.parametrize(
+    "name, damage",
+    [
+        ("u.data", lambda lines: lines[:-1]),  # truncated
+        ("u.data", lambda lines: lines[::10] + lines),  # 10% of the lines twice
+        ("u1.test", lambda lines: lines[: len(lines) * 9 // 10]),  # 10% missing
+        ("u.item", lambda lines: [lines[0].replace("Toy", "Boy")] + lines[1:]),
+    ],
+)
+def test_damaged_files_are_refused(tmp_path, movielens, name, damage):
+    folder = _official_copy(tmp_path / "ml-100k")
+    path = folder / name
+    lines = path.read_bytes().decode("latin-1").splitlines(keepends=True)
+    path.write_bytes("".join(damage(lines)).encode("latin-1"))
+    with pytest.raises(OSError, match=f"{name} is not the file of the official"):
+        load_movielens_100k(tmp_path, download_if_missing=False)
+
+
+def _serve(monkeypatch, payload):
+    class Response(io.BytesIO):
+        pass
+
+    monkeypatch.setattr("urllib.request.urlopen", lambda *a, **k: Response(payload))
+
+
+def _archive():
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as zf:
+        for path in (Path(os.environ["SKLFI_DATA"]) / "ml-100k").iterdir():
+            zf.write(path, f"ml-100k/{path.name}")
+    return out.getvalue()
+
+
+def test_a_download_only_adds_the_missing_files(tmp_path, movielens, monkeypatch):
+    folder = tmp_path / "ml-100k"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("mine")
+    shutil.copy(Path(os.environ["SKLFI_DATA"]) / "ml-100k" / "u.user", folder)
+    _serve(monkeypatch, _archive())
+    ml = load_movielens_100k(tmp_path)
+    assert ml.ratings.shape == (100_000, 4) and len(ml.folds) == 5
+    assert (folder / "notes.txt").read_text() == "mine"
+    assert {p.name for p in folder.iterdir()} >= {"u.data", "u5.test", "notes.txt"}
+    assert not [p for p in folder.iterdir() if p.is_dir()]  # no temporary left
+
+
+def test_a_corrupt_archive_is_a_clear_error_and_leaves_no_folder(tmp_path, monkeypatch):
+    _serve(monkeypatch, b"this is not a zip archive")
+    with pytest.raises(OSError, match="is corrupt"):
+        load_movielens_100k(tmp_path / "new" / "home")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_data_home_from_environment(movielens, monkeypatch):
     monkeypatch.setenv("SKLFI_DATA", os.environ["SKLFI_DATA"])
     assert load_movielens_100k(download_if_missing=False).ratings.shape[0] == 100_000
 
