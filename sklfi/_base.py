@@ -12,11 +12,10 @@ of its own parameters and ``_build_module``: its torch module.
 from __future__ import annotations
 
 import contextlib
-import numbers
+import os
 from numbers import Integral, Real
 
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
 import torch
 from sklearn.base import (
@@ -39,7 +38,7 @@ from skorch.dataset import ValidSplit
 from torch import nn
 
 from ._data import BatchIterator
-from ._fields import FieldMatrix, Fields
+from ._fields import FieldMatrix, Fields, mixed_kinds
 from ._net import Interrupted, SparseNet
 from ._random import build_seeded, fit_stream
 
@@ -180,7 +179,35 @@ class _BaseEstimator(BaseEstimator):
             )
         return (Xc, y) if with_y else Xc
 
+    def _table_width(self, n_fields: int) -> int:
+        """Values per column in the module's embedding table."""
+        return self.embedding_dim + 1
+
+    def _check_size(self, n_features: int, n_fields: int) -> None:
+        """Refuse, before allocating it, a model that cannot fit in memory:
+        the embedding table, its gradient (and the buffer each step scatters
+        it into) and two optimizer states, and the field index (and a name
+        per field)."""
+        table = 20 * n_features * self._table_width(n_fields)
+        need = table + 8 * n_features + 64 * n_fields
+        try:
+            have = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        except (ValueError, OSError, AttributeError):  # (no sysconf)
+            return
+        if need > have:
+            raise ValueError(
+                f"X has {n_features:,} columns in {n_fields:,} fields: "
+                f"{type(self).__name__} would need about {need / 2**30:,.1f} GiB "
+                f"(its embedding table, {self._table_width(n_fields)} float32 "
+                "values per column, with its gradient and the optimizer's "
+                f"state), more than this machine's {have / 2**30:,.1f} GiB. Hash "
+                "the ids into fewer columns (2**20 to 2**24 per field is usual), "
+                "or remap them to the ids actually seen."
+            )
+
     def _set_fields(self, fm, X, columns):
+        if self.fields is None and fm is None:  # one field per column
+            self._check_size(X.shape[1], X.shape[1])
         if fm is not None:
             if self.fields is not None and not np.array_equal(
                 Fields.build(self.fields, X.shape[1], X=X).index, fm.fields
@@ -195,6 +222,7 @@ class _BaseEstimator(BaseEstimator):
             if self.fields is None and columns is not None:
                 names = [str(c) for c in columns]
             info = Fields.build(self.fields, X.shape[1], names=names, X=X)
+        self._check_size(len(info.index), info.n_fields)
         self._fields = info
         self.fields_ = info.index
         self.field_names_ = info.names
@@ -454,26 +482,11 @@ def _not_number(value) -> bool:
     return False
 
 
-def value_kind(value) -> str:
-    """The kind of a label or category: "str", "bool", "number" or the type's
-    name (missing values are "missing")."""
-    if isinstance(value, str):
-        return "str"
-    if isinstance(value, (bool, np.bool_)):
-        return "bool"
-    if isinstance(value, (numbers.Number, np.number)):
-        return "missing" if value != value else "number"
-    return "missing" if value is None else type(value).__name__
-
-
 def _check_label_types(y) -> None:
     """Labels of one kind: mixed ones (``1`` and ``"1"``) would be merged or
     compared across types."""
-    y = np.asarray(y)
-    if y.dtype != object:
-        return
-    kinds = sorted(set(pd.Series(y).map(value_kind).unique()) - {"missing"})
-    if len(kinds) > 1:
+    kinds = mixed_kinds(np.asarray(y))
+    if kinds:
         raise ValueError(
             f"y mixes labels of several types ({', '.join(kinds)}); give labels "
             "of one type, e.g. y.astype(str)."

@@ -12,9 +12,10 @@ import numbers
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 
-__all__ = ["FieldMatrix", "KINDS"]
+__all__ = ["FieldMatrix", "KINDS", "mixed_kinds"]
 
 #: The kinds of field. ``numeric`` fields hold real values (DLRM sends them to
 #: its bottom MLP); the others hold 0/1 indicators (one or several per row).
@@ -152,25 +153,38 @@ def _field_ids(fields, n_features):
     return ids.astype(np.int64), [f"field{int(u)}" for u in uniq]
 
 
-def infer_kinds(X, index, n_fields):
+def infer_kinds(X, index, n_fields, chunk=2**20):
     """Infer the kind of every field from the values of a CSR matrix.
 
     A field of one column whose values are not all 0 or 1 is ``numeric``; a
     field with two or more non-zeros in some row is ``multi_valued``; any other
     field is ``categorical``. Without ``X`` every field is ``categorical``.
+    Rows are read in slices of about ``chunk`` non-zeros, so the memory
+    needed is ``O(n_features + chunk)``, whatever the size of ``X``.
     """
     kinds = np.array(["categorical"] * n_fields, dtype=object)
     if X is None or n_fields == 0:
         return tuple(kinds)
     X = sp.csr_matrix(X)
-    entry_field = index[X.indices]
-    rows = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
-    keys = rows * n_fields + entry_field
-    uniq, counts = np.unique(keys, return_counts=True)
-    kinds[np.unique(uniq[counts > 1] % n_fields)] = "multi_valued"
+    multi = np.zeros(n_fields, dtype=bool)
+    non_binary = np.zeros(n_fields, dtype=bool)
+    # the first row of slices of about chunk non-zeros (and at least one row)
+    firsts = np.unique(
+        np.searchsorted(X.indptr, np.arange(0, X.nnz, chunk), "right") - 1
+    )
+    for lo, hi in zip(firsts, [*firsts[1:], X.shape[0]]):
+        nnz = slice(X.indptr[lo], X.indptr[hi])
+        field = index[X.indices[nnz]]
+        row = np.repeat(np.arange(hi - lo), np.diff(X.indptr[lo : hi + 1]))
+        order = np.lexsort((field, row))
+        field, row = field[order], row[order]
+        repeated = (field[1:] == field[:-1]) & (row[1:] == row[:-1])
+        multi[field[1:][repeated]] = True
+        data = X.data[nnz][order]
+        non_binary[field[(data != 0) & (data != 1)]] = True
+    kinds[multi] = "multi_valued"
     width = np.bincount(index, minlength=n_fields)
-    non_binary = np.unique(entry_field[(X.data != 0) & (X.data != 1)])
-    kinds[non_binary[width[non_binary] == 1]] = "numeric"
+    kinds[non_binary & (width == 1)] = "numeric"
     return tuple(kinds)
 
 
@@ -317,3 +331,28 @@ def hstack_fields(blocks):
     X = sp.hstack(mats, format="csr", dtype=np.float64)
     fields = Fields(np.concatenate(index), tuple(names), tuple(kinds))
     return FieldMatrix._from_parts(X, fields, np.asarray(feats, dtype=object))
+
+
+def _kind(value) -> str:
+    if isinstance(value, str):
+        return "str"
+    if isinstance(value, (bool, np.bool_)):
+        return "bool"
+    if isinstance(value, (numbers.Number, np.number)):
+        return "number"
+    return type(value).__name__
+
+
+def mixed_kinds(values) -> list:
+    """The kinds of value (``str``, ``number``, ``bool``, or a type's name) a
+    1-d array of labels or categories mixes, or ``[]`` when it holds one kind
+    (missing values aside): ``1``, ``"1"`` and ``True`` would otherwise be
+    merged or compared across types. Cheap for arrays of one kind, which
+    pandas tells apart without looking at every value in Python."""
+    kind = pd.api.types.infer_dtype(values, skipna=True)
+    if kind == "categorical":
+        kind = pd.api.types.infer_dtype(values.categories, skipna=True)
+    if kind not in ("mixed", "mixed-integer"):
+        return []
+    kinds = sorted(set(pd.Series(values).dropna().map(_kind)))
+    return kinds if len(kinds) > 1 else []

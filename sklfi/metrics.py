@@ -100,6 +100,7 @@ def hit_rate_at_k(y_true, y_score, groups=None, *, k=10):
     >>> hit_rate_at_k([0, 1, 0, 1], [0.9, 0.8, 0.1, 0.2], [0, 0, 1, 1], k=1)
     np.float64(0.5)
     """
+    _check_k(k)
     return np.mean(positive_ranks(y_true, y_score, groups)[0] <= k)
 
 
@@ -125,6 +126,7 @@ def ndcg_at_k(y_true, y_score, groups=None, *, k=10):
     >>> ndcg_at_k([0, 1, 0, 0], [0.9, 0.8, 0.1, 0.2], k=10)
     np.float64(0.6309297535714575)
     """
+    _check_k(k)
     ranks, rel_groups = positive_ranks(y_true, y_score, groups)
     gain = pd.Series(np.where(ranks <= k, 1.0 / np.log2(ranks + 1), 0.0))
     dcg = gain.groupby(rel_groups).sum()
@@ -132,6 +134,11 @@ def ndcg_at_k(y_true, y_score, groups=None, *, k=10):
     discounts = np.cumsum(1.0 / np.log2(np.arange(2, k + 2)))
     ideal = discounts[np.minimum(n_relevant, k) - 1]
     return np.mean(dcg.to_numpy() / ideal)
+
+
+def _check_k(k) -> None:
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise ValueError(f"k must be a positive integer, got {k!r}.")
 
 
 _METRICS = {"mean_rank": mean_rank, "hit_rate": hit_rate_at_k, "ndcg": ndcg_at_k}
@@ -177,6 +184,7 @@ def make_ranking_scorer(metric="ndcg", *, k=10, group_by=("user_id", "timestamp"
     """
     if metric not in _METRICS:
         raise ValueError(f"metric must be one of {sorted(_METRICS)}, got {metric!r}.")
+    _check_k(k)
     columns = list(group_by)
 
     def scorer(estimator, X, y):

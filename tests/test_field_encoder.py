@@ -153,3 +153,78 @@ def test_field_matrix_from_plain_data_infers_kinds():
         FieldMatrix(X, fields=[0, 0, 1, 1, 2], field_names=["u", "g"])
     with pytest.raises(ValueError, match="unknown field kinds"):
         FieldMatrix(X, fields=[0, 0, 1, 1, 2], field_kinds=["a", "b", "c"])
+
+
+@pytest.mark.parametrize(
+    "values, match",
+    [
+        ([1, "1", 1.0, True], r"mixes values of several types \(bool, number, str\)"),
+        (["a", 1, "b", 2], r"\(number, str\)"),
+        ([True, 0, False, 1], r"\(bool, number\)"),
+    ],
+)
+def test_a_column_mixing_value_types_is_an_error(values, match):
+    with pytest.raises(TypeError, match=match):
+        FieldEncoder(categorical=["x"]).fit(pd.DataFrame({"x": values}))
+    # numbers of both int and float types are one kind: 1 and 1.0 are 1
+    enc = FieldEncoder(categorical=["x"]).fit(pd.DataFrame({"x": [1, 1.0, 2.5]}))
+    assert enc.categories_["x"].tolist() == [1.0, 2.5]
+
+
+def test_empty_items_of_a_multi_valued_column_are_no_category():
+    df = pd.DataFrame({"tags": ["a|", "", "b||c", None, ["d", ""]]})
+    enc = FieldEncoder(multi_valued=["tags"])
+    X = enc.fit_transform(df)
+    assert enc.categories_["tags"].tolist() == ["a", "b", "c", "d"]
+    assert X.tocsr().toarray().tolist() == [
+        [1, 0, 0, 0], [0, 0, 0, 0], [0, 1, 1, 0], [0, 0, 0, 0], [0, 0, 0, 1],
+    ]  # fmt: skip
+
+
+def test_strings_and_lists_in_one_column():
+    df = pd.DataFrame({"tags": ["a|b", ["c"], None, "c"]})
+    enc = FieldEncoder()  # inferred from every value, not the first
+    assert enc.fit(df).field_kinds_ == ("multi_valued",)
+    assert enc.categories_["tags"].tolist() == ["a", "b", "c"]
+    with pytest.raises(TypeError, match="holds lists; give it in multi_valued"):
+        FieldEncoder(categorical=["tags"]).fit(df)
+
+
+def test_duplicate_column_labels_are_an_error():
+    df = pd.DataFrame([[1, 2, 3]], columns=["a", "b", "a"])
+    with pytest.raises(ValueError, match=r"several columns named \['a'\]"):
+        FieldEncoder().fit(df)
+
+
+def test_numbers_near_the_largest_float_are_standardised():
+    values = np.array([1.7e308, -1.7e308, -1.7e308, 0.0])
+    enc = FieldEncoder(numeric=["x"])
+    X = enc.fit_transform(pd.DataFrame({"x": values})).tocsr().toarray()[:, 0]
+    assert np.isfinite(enc.scale_["x"]) and np.all(np.isfinite(X))
+    np.testing.assert_allclose(X, (values / 1e308 - np.mean(values / 1e308))
+                               / np.std(values / 1e308))  # fmt: skip
+
+
+def test_field_kinds_are_inferred_in_slices_as_in_one_pass():
+    # numeric: one column with values other than 0/1; multi-valued: two
+    # non-zeros of a field in a row (its columns interleaved with others')
+    from sklfi._fields import infer_kinds
+
+    rng = np.random.default_rng(0)
+    for seed in range(40):
+        X = sp.random(30, 9, density=0.3, format="csr", random_state=seed)
+        X.data[:] = rng.choice([1.0, 2.5], size=X.nnz, p=[0.8, 0.2])
+        index = rng.integers(0, 4, 9)
+        index = np.unique(index, return_inverse=True)[1]
+        F = index.max() + 1
+        naive = []
+        for f in range(F):
+            block = X[:, index == f]
+            if block.shape[1] == 1 and np.any((block.data != 0) & (block.data != 1)):
+                naive.append("numeric")
+            elif np.any(np.diff(block.indptr) > 1):
+                naive.append("multi_valued")
+            else:
+                naive.append("categorical")
+        for chunk in (1, 7, 2**20):
+            assert infer_kinds(X, index, F, chunk=chunk) == tuple(naive)

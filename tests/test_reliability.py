@@ -7,6 +7,7 @@ import threading
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 import torch
 from joblib import parallel_backend
 from sklearn.base import clone
@@ -26,6 +27,7 @@ from sklfi import (
 )
 from sklfi.datasets import make_planted_interaction
 from sklfi.metrics import _scores as scores
+from sklfi.metrics import hit_rate_at_k, make_ranking_scorer, ndcg_at_k
 from sklfi.preprocessing import FieldEncoder
 
 
@@ -206,3 +208,18 @@ def test_unclear_inputs_get_clear_errors(planted):
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="no CUDA device"):
             FMRegressor(device="cuda").fit(X, y)
+
+
+def test_too_many_columns_is_refused_before_allocating():
+    X = sp.csr_matrix((10, 2**31), dtype=np.float32)
+    with pytest.raises(ValueError, match=r"2,147,483,648 columns.*Hash the ids"):
+        FMClassifier().fit(X, np.arange(10) % 2)
+
+
+def test_ranking_cut_off_must_be_positive():
+    with pytest.raises(ValueError, match="k must be a positive integer"):
+        ndcg_at_k([0, 1], [0.2, 0.1], k=-1)
+    with pytest.raises(ValueError, match="k must be a positive integer"):
+        hit_rate_at_k([0, 1], [0.2, 0.1], k=0)
+    with pytest.raises(ValueError, match="k must be a positive integer"):
+        make_ranking_scorer("ndcg", k=2.5)

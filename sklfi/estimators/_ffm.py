@@ -71,6 +71,9 @@ class _FFM(_BaseEstimator):
     ):
         store_params(self, locals())
 
+    def _table_width(self, n_fields):
+        return n_fields * self.embedding_dim + 1
+
     def _build_module(self, fields, n_outputs):
         return FFM(
             torch.from_numpy(fields.index),

@@ -8,7 +8,7 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from .._fields import FieldMatrix, hstack_fields
+from .._fields import FieldMatrix, hstack_fields, mixed_kinds
 
 __all__ = ["FieldEncoder"]
 
@@ -163,6 +163,12 @@ class FieldEncoder(TransformerMixin, BaseEstimator):
         X = as_frame(X)
         if X.shape[0] == 0:
             raise ValueError("FieldEncoder needs at least one row; got 0 samples.")
+        repeated = X.columns[X.columns.duplicated()].unique().tolist()
+        if repeated:
+            raise ValueError(
+                f"the DataFrame has several columns named {repeated}: give "
+                "every column a name of its own."
+            )
         columns = self._column_kinds(X)
         if not columns:
             raise ValueError("FieldEncoder has no column to encode.")
@@ -175,21 +181,34 @@ class FieldEncoder(TransformerMixin, BaseEstimator):
         for col, kind in columns:
             name = str(col)
             if kind == "numeric":
-                values = _numeric(X[col], name)
-                self.mean_[name] = (
-                    float(np.nanmean(values)) if np.any(~np.isnan(values)) else 0.0
+                self.mean_[name], self.scale_[name] = _standardise(
+                    _numeric(X[col], name)
                 )
-                std = float(np.nanstd(values)) if np.any(~np.isnan(values)) else 0.0
-                self.scale_[name] = std if std > 0 else 1.0
             else:
-                values = X[col] if kind == "categorical" else self._explode(X[col])
-                self.categories_[name] = _categories(values.dropna())
+                values = self._values(X[col], name, kind).dropna()
+                kinds = mixed_kinds(values)
+                if kinds:
+                    raise TypeError(
+                        f"column {name!r} mixes values of several types "
+                        f"({', '.join(kinds)}), such as 1 and '1', which would "
+                        "be taken for one category or sorted across types: "
+                        f"convert it to one type, e.g. X[{col!r}].astype(str)."
+                    )
+                self.categories_[name] = _categories(values)
         return self
 
     # -- transform --------------------------------------------------------------
-    def _explode(self, s: pd.Series) -> pd.Series:
-        """Items of a multi-valued column, indexed by row position."""
+    def _values(self, s: pd.Series, name: str, kind: str) -> pd.Series:
+        """The categories of a column's rows, indexed by row position: one
+        per row (categorical) or each row's items (multi-valued)."""
         s = s.reset_index(drop=True)
+        if kind == "categorical":
+            if _has_lists(s):
+                raise TypeError(
+                    f"categorical column {name!r} holds lists; give it in "
+                    "multi_valued to encode their items."
+                )
+            return s
         items = s.map(
             lambda v: v.split(self.sep) if isinstance(v, str) else v,
             na_action="ignore",
@@ -197,10 +216,11 @@ class FieldEncoder(TransformerMixin, BaseEstimator):
         bad = items.notna() & ~items.map(_is_listlike)
         if bad.any():
             raise ValueError(
-                f"multi-valued column {s.name!r} must hold lists or strings "
+                f"multi-valued column {name!r} must hold lists or strings "
                 f"joined by {self.sep!r}; got {s[bad].iloc[0]!r}."
             )
-        return items.explode()
+        items = items.explode()
+        return items[items != ""]  # ("a|" and "" hold no empty item)
 
     def transform(self, X):
         """Encode ``X`` as a :class:`~sklfi.FieldMatrix`.
@@ -222,16 +242,21 @@ class FieldEncoder(TransformerMixin, BaseEstimator):
         blocks = []
         for col, name, kind in zip(self._columns, self.field_names_, self.field_kinds_):
             if kind == "numeric":
-                values = (_numeric(X[col], name) - self.mean_[name]) / self.scale_[name]
+                raw, mean, scale = (
+                    _numeric(X[col], name),
+                    self.mean_[name],
+                    self.scale_[name],
+                )
+                with np.errstate(over="ignore"):
+                    values = (raw - mean) / scale
+                if np.isinf(values).any():  # (near 1e308 the difference overflows)
+                    values = raw / scale - mean / scale
                 values = np.nan_to_num(values, nan=0.0)
                 mat = sp.csr_matrix(values.reshape(-1, 1))
                 blocks.append((mat, name, kind, [name]))
                 continue
             cats = self.categories_[name]
-            if kind == "categorical":
-                values = X[col].reset_index(drop=True)
-            else:
-                values = self._explode(X[col])
+            values = self._values(X[col], name, kind)
             codes = _codes(values, cats)
             known = codes >= 0
             if self.handle_unknown == "error":
@@ -262,15 +287,34 @@ class FieldEncoder(TransformerMixin, BaseEstimator):
         return np.asarray(names, dtype=object)
 
 
+def _has_lists(s: pd.Series) -> bool:
+    """Whether a column holds list-like values (looked for value by value
+    only when pandas finds the column mixed)."""
+    if s.dtype != object or pd.api.types.infer_dtype(s, skipna=True) != "mixed":
+        return False
+    return bool(s.map(_is_listlike).any())
+
+
 def _infer_kind(s: pd.Series) -> str:
     if pd.api.types.is_bool_dtype(s):
         return "categorical"
     if pd.api.types.is_numeric_dtype(s):
         return "numeric"
-    first = s.dropna()
-    if len(first) and _is_listlike(first.iloc[0]):
-        return "multi_valued"
-    return "categorical"
+    return "multi_valued" if _has_lists(s) else "categorical"
+
+
+def _standardise(values: np.ndarray) -> tuple:
+    """Mean and standard deviation (1 for a constant) of the finite values,
+    for numbers of any magnitude: near 1e308 the plain sums overflow."""
+    if np.all(np.isnan(values)):
+        return 0.0, 1.0
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean, std = float(np.nanmean(values)), float(np.nanstd(values))
+    if not (np.isfinite(mean) and np.isfinite(std)):
+        top = float(np.nanmax(np.abs(values)))
+        mean = top * float(np.nanmean(values / top))
+        std = top * float(np.nanstd(values / top))
+    return mean, (std if std > 0 else 1.0)
 
 
 def _numeric(s: pd.Series, name: str) -> np.ndarray:
