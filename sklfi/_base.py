@@ -109,6 +109,10 @@ class _BaseEstimator(BaseEstimator):
     def _after_fit(self, X: sp.csr_matrix) -> None:
         """Set model-specific fitted attributes from the module's input."""
 
+    def _weight_decay(self, n_fields: int) -> float:
+        """``weight_decay`` for a module over ``n_fields`` fields."""
+        return self.weight_decay
+
     def _param_groups(self) -> list:
         """skorch ``optimizer__param_groups``: (pattern, options) pairs."""
         return []
@@ -316,7 +320,7 @@ class _BaseEstimator(BaseEstimator):
             criterion=criterion(reduction="none"),
             optimizer=optimizer,
             lr=self.lr,
-            optimizer__weight_decay=self.weight_decay,
+            optimizer__weight_decay=self._weight_decay(fields.n_fields),
             optimizer__param_groups=self._param_groups(),
             **{f"optimizer__{k}": v for k, v in options.items()},
             max_epochs=self.max_epochs,

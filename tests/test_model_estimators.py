@@ -7,7 +7,13 @@ import pytest
 from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import make_pipeline
 
-from sklfi import AFMClassifier, DLRMClassifier, DLRMRegressor, WideDeepClassifier
+from sklfi import (
+    AFMClassifier,
+    DLRMClassifier,
+    DLRMRegressor,
+    FFMRegressor,
+    WideDeepClassifier,
+)
 from sklfi.datasets import make_planted_interaction
 from sklfi.preprocessing import FieldEncoder
 
@@ -100,3 +106,16 @@ def test_dlrm_numeric_fields_parameter_on_plain_matrix():
         .numeric_fields_
         == ()
     )
+
+
+@pytest.mark.parametrize(
+    "n_fields, expected", [(2, 0.5), (3, 0.75), (4, 1.0), (9, 1.0)]
+)
+def test_ffm_weight_decay_grows_with_the_fields(n_fields, expected):
+    rng = np.random.default_rng(0)
+    X = (rng.random((60, 2 * n_fields)) < 0.5).astype(float)
+    model = FFMRegressor(fields=np.repeat(np.arange(n_fields), 2), max_epochs=1)
+    model.fit(X, rng.normal(size=60))
+    assert model.net_.optimizer_.param_groups[0]["weight_decay"] == expected
+    model.set_params(weight_decay=0.1).fit(X, rng.normal(size=60))
+    assert model.net_.optimizer_.param_groups[0]["weight_decay"] == 0.1

@@ -224,3 +224,26 @@ def test_grid_search_over_feature_groups(small):
     assert best == [few, more][int(np.argmax(scores))]
     features, model = search.best_estimator_
     assert features.groups_ == model.field_names_ == tuple(best)
+
+
+def test_the_newer_releases_movies_table(small):
+    # movies.csv of the newer MovieLens releases: the year ends the title,
+    # genres are one "A|B" string; no demographics
+    r, _, items, genres = small
+    flags = items[genres].to_numpy(bool)
+    movies = pd.DataFrame(
+        {
+            "item_id": items.item_id,
+            "title": items.title,  # "Toy Story (1995)"
+            "genres": ["|".join(np.array(genres)[f]) for f in flags],
+        }
+    )
+    X = MovieLensFeatures(items=movies).fit_transform(r)
+    assert {"genres", "year", "decade"} <= set(X.field_names)
+    decades = [n for n in X.feature_names if n.startswith("decade=")]
+    assert "decade=1990" in decades
+    # titles without a year: the year groups are left out (with groups=None)
+    untitled = movies.assign(title="A movie")
+    assert "year" not in MovieLensFeatures(items=untitled).fit(r).groups_
+    with pytest.raises(ValueError, match="lack the columns for"):
+        MovieLensFeatures(items=untitled, groups=["item_id", "year"]).fit(r)

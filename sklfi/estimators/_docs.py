@@ -18,7 +18,7 @@ fields : array-like of shape (n_features,), default=None
         puts every column in a field of its own.
     lr : float, default={lr}
         Learning rate of the optimizer.
-    weight_decay : float, default={weight_decay}
+    weight_decay : {weight_decay_type}, default={weight_decay_shown}
         L2 penalty on the weights (the optimizer's ``weight_decay``).
     optimizer : {{"adam", "adamw", "adagrad", "sgd"}} or torch optimizer class, \
 default="{optimizer}"
@@ -107,7 +107,10 @@ def estimator_doc(cls):
     }
     cls.__doc__ = (
         template.replace("{kind}", kind)
-        .replace("{shared_params}", SHARED_PARAMS_DOC.format(**defaults))
+        .replace(
+            "{shared_params}",
+            SHARED_PARAMS_DOC.format(**defaults, **_weight_decay_doc(defaults)),
+        )
         .replace("{kind_attrs}", KIND_ATTRS_DOC[kind])
         .replace("{shared_attrs}", SHARED_ATTRS_DOC)
         .replace(
@@ -116,3 +119,13 @@ def estimator_doc(cls):
         )
     )
     return cls
+
+
+def _weight_decay_doc(defaults):
+    auto = isinstance(defaults["weight_decay"], str)
+    return {
+        "weight_decay_type": 'float or "auto"' if auto else "float",
+        "weight_decay_shown": f'"{defaults["weight_decay"]}"'
+        if auto
+        else (defaults["weight_decay"]),
+    }

@@ -39,7 +39,7 @@ class _NFM(_BaseEstimator):
         Dimension ``k`` of the feature embeddings.
     hidden_layer_sizes : tuple of int, default=(64,)
         Hidden layers of the MLP above the Bi-Interaction pooling.
-    dropout : float, default=0.2
+    dropout : float, default=0.3
         Dropout rate on the Bi-Interaction vector and after each hidden layer.
     batch_norm : bool, default=False
         Batch normalisation of the Bi-Interaction vector and of each hidden
@@ -69,7 +69,7 @@ class _NFM(_BaseEstimator):
         self,
         embedding_dim=8,
         hidden_layer_sizes=(64,),
-        dropout=0.2,
+        dropout=0.3,
         batch_norm=False,
         *,
         fields=None,

@@ -41,7 +41,7 @@ class _WideDeep(_BaseEstimator):
         Dimension ``k`` of the field embeddings of the deep part.
     hidden_layer_sizes : tuple of int, default=(64, 32)
         Hidden layers of the deep MLP.
-    dropout : float, default=0.0
+    dropout : float, default=0.3
         Dropout rate after each hidden layer.
     batch_norm : bool, default=False
         Batch normalisation after each hidden layer.
@@ -77,7 +77,7 @@ class _WideDeep(_BaseEstimator):
         self,
         embedding_dim=8,
         hidden_layer_sizes=(64, 32),
-        dropout=0.0,
+        dropout=0.3,
         batch_norm=False,
         crosses=None,
         *,

@@ -70,10 +70,16 @@ def _genre_matrix(items: pd.DataFrame) -> tuple[np.ndarray, list]:
 
 
 def _release_year(items: pd.DataFrame):
+    """A ``year`` column, the year of ``release_date``, or the year that ends
+    a title such as "Toy Story (1995)" (the newer MovieLens releases)."""
     if "year" in items.columns:
         return pd.to_numeric(items["year"], errors="coerce")
     if "release_date" in items.columns:
         return pd.to_datetime(items["release_date"], errors="coerce").dt.year
+    if "title" in items.columns:
+        year = items["title"].astype("string").str.extract(r"\((\d{4})\)\s*$")[0]
+        year = pd.to_numeric(year, errors="coerce")
+        return year if year.notna().any() else None
     return None
 
 
@@ -176,7 +182,9 @@ class MovieLensFeatures(TransformerMixin, BaseEstimator):
       one-hot, and ``age``: standardised (numeric), from ``users``;
     * ``item_id``: one-hot;
     * ``genres``: multi-hot, ``year``: standardised release year (numeric),
-      ``decade``: one-hot release decade, from ``items``;
+      ``decade``: one-hot release decade, from ``items`` (the year from a
+      ``year`` or ``release_date`` column, or from titles that end in
+      "(1995)", as in the newer MovieLens releases);
     * ``history``: the movies the user watched before the row, multi-hot
       with values ``1/n``, so that its field embedding is their mean vector;
     * ``user_mean_rating``: the user's mean rating before the row, minus the
@@ -197,8 +205,8 @@ class MovieLensFeatures(TransformerMixin, BaseEstimator):
         e.g. ``load_movielens_100k()["items"]``.
     groups : list of str, default=None
         Feature groups to build. ``None`` builds every group the tables
-        allow; a group named explicitly whose table (or rating column) is
-        missing raises a ``ValueError``.
+        (and their columns) allow; a group named explicitly whose table,
+        column or rating column is missing raises a ``ValueError``.
 
     Attributes
     ----------
@@ -300,8 +308,9 @@ class MovieLensFeatures(TransformerMixin, BaseEstimator):
         item_groups = [g for g in ITEM_SIDE if g in self.groups_ and g in item_frame]
         missing = [g for g in self.groups_ if g in USER_SIDE + ITEM_SIDE
                    and g not in user_groups + item_groups]  # fmt: skip
-        if missing:
+        if missing and self.groups is not None:
             raise ValueError(f"the side tables lack the columns for {missing}.")
+        self.groups_ = tuple(g for g in self.groups_ if g not in missing)
         if user_groups:
             self._users = _Entities(user_frame, user_groups)
         if item_groups:
