@@ -8,7 +8,7 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from .._fields import hstack_fields
+from .._fields import hstack_fields, mixed_kinds
 from ._encoder import FieldEncoder
 from ._history import History
 
@@ -443,4 +443,26 @@ def _check_ratings(X) -> pd.DataFrame:
     missing = [c for c in ("user_id", "item_id", "timestamp") if c not in X.columns]
     if missing:
         raise ValueError(f"the ratings DataFrame lacks the columns {missing}.")
+    for column in ("user_id", "item_id"):
+        kinds = mixed_kinds(X[column])
+        if kinds or X[column].isna().any():
+            raise TypeError(
+                f"the ratings' {column} column "
+                + (
+                    f"mixes ids of several types ({', '.join(kinds)})"
+                    if kinds
+                    else "has missing ids"
+                )  # fmt: skip
+                + "; give every rating an id, all of one type."
+            )
+    time = X["timestamp"]
+    if not pd.api.types.is_integer_dtype(time) and not (
+        pd.api.types.is_float_dtype(time)
+        and np.all(np.isfinite(time))
+        and np.all(time == np.round(time))
+    ):
+        raise ValueError(
+            "the ratings' timestamp column must hold whole numbers (such as "
+            f"Unix seconds); got dtype {time.dtype}."
+        )
     return X
