@@ -350,8 +350,9 @@ def mixed_kinds(values) -> list:
     merged or compared across types. Cheap for arrays of one kind, which
     pandas tells apart without looking at every value in Python."""
     kind = pd.api.types.infer_dtype(values, skipna=True)
-    if kind == "categorical":
-        kind = pd.api.types.infer_dtype(values.categories, skipna=True)
+    if kind == "categorical":  # (a Series of that dtype, or a Categorical)
+        values = pd.Categorical(values).categories
+        kind = pd.api.types.infer_dtype(values, skipna=True)
     if kind not in ("mixed", "mixed-integer"):
         return []
     kinds = sorted(set(pd.Series(values).dropna().map(_kind)))

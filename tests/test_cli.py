@@ -5,6 +5,7 @@ import sys
 
 import pandas as pd
 import pytest
+import torch
 
 from sklfi.cli import main
 
@@ -74,6 +75,23 @@ def test_an_output_folder_under_a_file_stops_before_training(
     with pytest.raises(ZeroDivisionError):  # it got as far as training
         main(["compare", "--out", str(nested)])
     assert nested.is_dir()  # made before the training
+
+
+def test_one_torch_thread_unless_told(tmp_path, monkeypatch):
+    # two threads beside another busy process train 11 times slower
+    seen = []
+    monkeypatch.setattr(
+        "sklfi.cli.compare_models",
+        lambda *a, **k: seen.append(torch.get_num_threads()) or 1 / 0,
+    )
+    before = torch.get_num_threads()
+    try:
+        for args in ([], ["--threads", "2"]):
+            with pytest.raises(ZeroDivisionError):
+                main(["compare", "--out", str(tmp_path), *args])
+    finally:
+        torch.set_num_threads(before)
+    assert seen == [1, 2]
 
 
 def test_python_dash_m_entry_point():

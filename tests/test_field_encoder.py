@@ -228,3 +228,37 @@ def test_field_kinds_are_inferred_in_slices_as_in_one_pass():
                 naive.append("categorical")
         for chunk in (1, 7, 2**20):
             assert infer_kinds(X, index, F, chunk=chunk) == tuple(naive)
+
+
+def test_inferring_kinds_needs_memory_of_the_columns_not_of_the_data():
+    import tracemalloc
+
+    from sklfi._fields import infer_kinds
+
+    rng = np.random.default_rng(0)
+    n_rows, per_row, n_features = 300_000, 20, 2**16
+    indices = np.sort(rng.integers(0, n_features, (n_rows, per_row)), axis=1)
+    X = sp.csr_matrix(
+        (np.ones(n_rows * per_row, np.float32), indices.ravel().astype(np.int32),
+         np.arange(0, n_rows * per_row + 1, per_row)),
+        shape=(n_rows, n_features),
+    )  # fmt: skip
+    data_bytes = X.data.nbytes + X.indices.nbytes + X.indptr.nbytes  # 49 MB
+    tracemalloc.start()
+    kinds = infer_kinds(X, np.arange(n_features) % 16, 16)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert kinds == ("multi_valued",) * 16
+    assert peak < data_bytes  # (in one pass: about 6 times the data)
+
+
+def test_a_category_dtype_column():
+    age = pd.cut(pd.Series([15, 30, 70, None]), [0, 17, 55, 120],
+                 labels=["<18", "18-55", "56+"])  # fmt: skip
+    enc = FieldEncoder()
+    X = enc.fit_transform(pd.DataFrame({"age": age}))
+    assert enc.field_kinds_ == ("categorical",)
+    assert X.tocsr().toarray().tolist() == [[1, 0, 0], [0, 1, 0], [0, 0, 1], [0, 0, 0]]
+    mixed = pd.Series([1, "1", "a"], dtype="category")
+    with pytest.raises(TypeError, match="mixes values"):
+        FieldEncoder().fit(pd.DataFrame({"m": mixed}))

@@ -72,6 +72,7 @@ COLUMNS = {
     "mixed": st.one_of(words, st.integers(0, 3), st.booleans(), missing),
     "lists": st.one_of(lists, missing),
     "bool": st.booleans(),
+    "category": st.one_of(st.sampled_from(["a", "b", "<18", "18-24"]), missing),
 }
 
 
@@ -79,12 +80,15 @@ COLUMNS = {
 def frames(draw, min_rows=1):
     n = draw(st.integers(min_rows, 25))
     kinds = draw(st.lists(st.sampled_from(sorted(COLUMNS)), min_size=1, max_size=4))
-    return pd.DataFrame(
+    df = pd.DataFrame(
         {
             f"{k}{i}": draw(st.lists(COLUMNS[k], min_size=n, max_size=n))
             for i, k in enumerate(kinds)
-        }  # fmt: skip
+        }
     )
+    for column in df.columns[df.columns.str.startswith("category")]:
+        df[column] = df[column].astype("category")  # (as pd.cut makes)
+    return df
 
 
 @st.composite
@@ -135,7 +139,10 @@ def fit_and_predict(est, X, y, X_new):
 def test_random_dataframes_through_field_encoder_and_estimator(cls, data):
     train = data.draw(frames(min_rows=2))
     new = data.draw(frames()).reindex(columns=train.columns)  # unseen values
-    new = new.where(new.notna(), train.iloc[: len(new)].reset_index(drop=True))
+    filled = train.iloc[: len(new)].reset_index(drop=True).astype(object)
+    new = new.astype(object).where(new.notna(), filled)
+    for column in train.columns[train.dtypes == "category"]:
+        new[column] = new[column].astype("category")
     encoder = FieldEncoder()
     X = run(lambda: encoder.fit_transform(train))
     if X is None:
