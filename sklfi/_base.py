@@ -336,6 +336,13 @@ class _BaseEstimator(BaseEstimator):
         on_device = None
         if torch.device(device).type != "cpu":
             on_device = torch.Generator(device).manual_seed(seed)
+        if X.shape[0] < 2 and any(
+            isinstance(m, nn.modules.batchnorm._BatchNorm) for m in module.modules()
+        ):
+            raise ValueError(
+                "batch_norm=True needs 2 training rows or more, got "
+                f"{X.shape[0]}: batch statistics of one row are undefined."
+            )
         # skorch's fit is initialize then partial_fit; the dataset needs
         # the initialized module's fields
         net.initialize()
@@ -429,9 +436,19 @@ class FIRegressorMixin(RegressorMixin):
                 f"{type(self).__name__} needs a numeric target y; got "
                 f"{example!r}: for labels, use a classifier."
             ) from None
-        self._y_mean = float(np.average(y, weights=sample_weight))
-        var = np.average((y - self._y_mean) ** 2, weights=sample_weight)
-        self._y_scale = float(np.sqrt(var)) or 1.0
+        if not np.all(np.isfinite(y)):
+            raise ValueError("y holds missing values (None or NaN) or infinity.")
+        with np.errstate(over="ignore", invalid="ignore"):
+            mean = np.average(y, weights=sample_weight)
+            scale = np.sqrt(np.average((y - mean) ** 2, weights=sample_weight))
+        if not np.isfinite(scale):  # (near 1e308 the squares overflow)
+            top = float(np.max(np.abs(y)))
+            z = y / top
+            mean = np.average(z, weights=sample_weight)
+            scale = top * np.sqrt(np.average((z - mean) ** 2, weights=sample_weight))
+            mean = top * mean
+        self._y_mean = float(mean)
+        self._y_scale = float(scale) or 1.0
         target = ((y - self._y_mean) / self._y_scale).astype(np.float32)
         return target.reshape(-1, 1), nn.MSELoss, 1
 

@@ -77,7 +77,9 @@ class SparseBatch:
         X = sp.csr_matrix(X, dtype=np.float32, copy=True)
         X.sum_duplicates()  # (in place: on a copy, which shares no array)
         flag = fields is not None and one_per_field(X, fields, n_fields)
-        return next(sparse_batches(X, None, max(X.shape[0], 1), flag))[0]
+        empty = torch.from_numpy(X.indices[:0].copy())  # (when X has no row)
+        batches = sparse_batches(X, None, max(X.shape[0], 1), flag)
+        return next(batches, (cls(empty, None, empty, empty, flag), None))[0]
 
     def by_field(self, field_index: Tensor, n_fields: int) -> SparseBatch:
         """The batch with its non-zeros in (row, field) slot order and
@@ -296,9 +298,9 @@ class BatchIterator:
     Used by skorch in place of a DataLoader (``iterator_train`` and
     ``iterator_valid``): one CSR slice per batch and nothing else. The
     shuffling draws from the current fit's generator
-    (:func:`sklfi._random.cpu_generator`). A shuffled (training) pass never
-    ends in a batch of one row, which batch normalisation cannot train on:
-    that row joins the batch before it.
+    (:func:`sklfi._random.cpu_generator`). A shuffled (training) pass of two
+    rows or more never ends in a batch of one row, which batch normalisation
+    cannot train on: that row joins the batch before it.
 
     Parameters
     ----------

@@ -25,20 +25,24 @@ class Interrupted(Exception):
 
 @contextlib.contextmanager
 def _sigint_seen():
-    """Within the block, a list that holds an entry once SIGINT arrived (its
-    handler still runs: a KeyboardInterrupt by default). Signals reach the
-    main thread only; elsewhere the list stays empty."""
+    """Within the block, a list of the KeyboardInterrupts raised by the
+    SIGINT handler (Ctrl-C), which still runs as before. Nothing is changed
+    outside the main thread (signals reach the main thread only), nor when
+    SIGINT is ignored, left to the system or handled outside Python."""
     seen = []
-    if threading.current_thread() is not threading.main_thread():
+    previous = signal.getsignal(signal.SIGINT)
+    if threading.current_thread() is not threading.main_thread() or not callable(
+        previous
+    ):
         yield seen
         return
-    previous = signal.getsignal(signal.SIGINT)
 
     def handler(signum, frame):
-        seen.append(signum)
-        if callable(previous):
+        try:
             return previous(signum, frame)
-        raise KeyboardInterrupt
+        except KeyboardInterrupt as exc:  # (a handler may also not raise)
+            seen.append(exc)
+            raise
 
     signal.signal(signal.SIGINT, handler)
     try:
@@ -83,7 +87,7 @@ class SparseNet(NeuralNet):
             try:
                 return super().fit_loop(X, y, **fit_params)
             except KeyboardInterrupt as exc:
-                if seen:
+                if any(exc is interrupt for interrupt in seen):
                     raise Interrupted from exc
                 raise
 

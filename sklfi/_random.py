@@ -1,12 +1,16 @@
 """The random numbers of a fit come from its own generators, so that a
-seeded fit is reproducible whatever runs in other threads.
+seeded fit is reproducible whatever other sklfi fits run in other threads.
 
 torch's global generator is shared by every thread of a process: two fits
 seeding it at once in two threads would draw each other's numbers. So a fit
 builds its module under a lock with the global generator seeded (and
 restored after), then carries on the same random stream in a generator of
 its own, which the batch shuffling and the dropout layers of :mod:`sklfi.nn`
-read for the duration of the fit (:func:`fit_stream`, thread-local).
+read for the duration of the fit (:func:`fit_stream`, thread-local). Only
+the module's construction (milliseconds) still goes through the global
+generator: torch code outside sklfi drawing from it in another thread at
+that moment would change the initial weights (and see its own stream
+rewound).
 """
 
 from __future__ import annotations

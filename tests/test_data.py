@@ -121,3 +121,8 @@ def test_dataset_flags_one_per_field_matrices_and_carries_targets():
     shuffled = [t for _, t in BatchIterator(data, batch_size=4, shuffle=True)]
     assert sorted(torch.cat(shuffled).tolist()) == y.tolist()
     assert torch.cat(shuffled).tolist() != y.tolist()
+
+
+def test_a_matrix_without_rows_is_an_empty_batch():
+    x = SparseBatch.from_csr(sp.csr_matrix((0, len(FIELDS))), FIELDS)
+    assert x.n_rows == 0 and len(x.idx) == 0

@@ -247,3 +247,15 @@ def test_the_newer_releases_movies_table(small):
     assert "year" not in MovieLensFeatures(items=untitled).fit(r).groups_
     with pytest.raises(ValueError, match="lack the columns for"):
         MovieLensFeatures(items=untitled, groups=["item_id", "year"]).fit(r)
+
+
+def test_the_time_unit_does_not_matter(movielens):
+    # nanoseconds (what datetime64 columns give as integers): for the 943
+    # users a history keyed on raw times would pass 2**63 and read the
+    # wrong past
+    r = movielens.ratings
+    groups = ["user_mean_rating"]
+    seconds = MovieLensFeatures(groups=groups).fit_transform(r).tocsr()
+    ns = r.assign(timestamp=r.timestamp * 10**9)
+    nanoseconds = MovieLensFeatures(groups=groups).fit_transform(ns).tocsr()
+    assert (seconds != nanoseconds).nnz == 0

@@ -223,3 +223,35 @@ def test_ranking_cut_off_must_be_positive():
         hit_rate_at_k([0, 1], [0.2, 0.1], k=0)
     with pytest.raises(ValueError, match="k must be a positive integer"):
         make_ranking_scorer("ndcg", k=2.5)
+
+
+def test_an_ignored_or_handled_sigint_does_not_end_the_fit(planted):
+    # SIGINT ignored (a job in the background), or handled without raising
+    # (a graceful-shutdown flag): the fit goes on, and a callback may still
+    # stop it its way afterwards
+    X, y = planted
+    flags = []
+    for handler in (signal.SIG_IGN, lambda signum, frame: flags.append(signum)):
+        previous = signal.signal(signal.SIGINT, handler)
+        try:
+            model = FMClassifier(
+                max_epochs=4,
+                callbacks=[("ctrl_c", At(1, ctrl_c)), ("stop", At(3, stop))],
+            ).fit(X, y)
+        finally:
+            signal.signal(signal.SIGINT, previous)
+        assert model.n_iter_ == 3
+    assert flags == [signal.SIGINT]
+
+
+def test_missing_or_huge_regression_targets(planted):
+    X, y = planted
+    with pytest.raises(ValueError, match="missing values"):
+        FMRegressor(max_epochs=1).fit(X, np.where(y == 1, 1.0, None).tolist())
+    huge = FMRegressor(max_epochs=1).fit(X, (2 * y - 1) * 1e300)
+    assert np.isfinite(huge._y_scale) and np.all(np.isfinite(huge.predict(X)))
+
+
+def test_batch_norm_needs_two_rows():
+    with pytest.raises(ValueError, match="batch_norm=True needs 2 training rows"):
+        NFMRegressor(batch_norm=True).fit(np.ones((1, 3)), [1.0])

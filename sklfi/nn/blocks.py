@@ -13,8 +13,9 @@ __all__ = ["MLP", "Dropout", "Readout"]
 class Dropout(nn.Dropout):
     """:class:`torch.nn.Dropout` whose masks, during an sklfi fit, come from
     the fit's own generator (so a seeded fit does not depend on what other
-    threads draw); elsewhere, from torch's global generator. Same masks and
-    outputs as ``nn.Dropout`` for the same generator state."""
+    threads draw); elsewhere, from torch's global generator. On the CPU, the
+    same masks and outputs as ``nn.Dropout`` for the same generator state
+    (on CUDA, torch's fused kernel draws its masks differently)."""
 
     def forward(self, x: Tensor) -> Tensor:
         generator = device_generator()

@@ -43,20 +43,15 @@ class History:
         times = np.asarray(times, dtype=np.int64)
         self.order = np.lexsort((times, keys))
         keys, times = keys[self.order], times[self.order]
-        self._time_range = (
-            (int(times.min()), int(times.max())) if len(times) else (0, 0)
-        )
-        self._sort_key = self._key(keys, times)
+        # times as their rank among the distinct times, so that the sort key
+        # stays below n_keys * (n_events + 1), whatever the time unit
+        self._times = np.unique(times)
+        self._span = len(self._times) + 1
+        ranks = np.searchsorted(self._times, times)
+        self._sort_key = keys.astype(np.int64) * self._span + ranks
         self._start = np.searchsorted(keys, np.arange(n_keys))
         counted = np.column_stack([np.ones(len(keys)), values[self.order]])
         self._cumsum = np.vstack([np.zeros(counted.shape[1]), np.cumsum(counted, 0)])
-
-    def _key(self, keys, times):
-        """int64 sort key of (key, time); times clipped just outside the
-        history's range (only the order against its times matters)."""
-        lo, hi = self._time_range
-        span = hi - lo + 3
-        return keys.astype(np.int64) * span + (np.clip(times, lo - 1, hi + 1) - lo + 1)
 
     def span(self, keys, times):
         """Positions ``[start, end)`` of the events of each query's key
@@ -64,7 +59,11 @@ class History:
         known = keys >= 0
         start = np.where(known, self._start[np.maximum(keys, 0)], 0)
         end = start.copy()
-        query = self._key(keys[known], np.asarray(times, dtype=np.int64)[known])
+        times = np.asarray(times, dtype=np.int64)[known]
+        # the events of the key whose time ranks below the query's
+        query = keys[known].astype(np.int64) * self._span + np.searchsorted(
+            self._times, times, side="left"
+        )
         end[known] = np.searchsorted(self._sort_key, query, side="left")
         return start, end
 
