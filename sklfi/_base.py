@@ -173,9 +173,13 @@ class _BaseEstimator(BaseEstimator):
             Xc.sum_duplicates()
         if reset:
             self._set_fields(fm, Xc, getattr(data, "columns", None))
-        elif fm is not None and (
-            fm.field_names != self.field_names_
-            or not np.array_equal(fm.fields, self.fields_)
+        elif (
+            fm is not None
+            and fm._fields is not self._fields
+            and (
+                fm.field_names != self.field_names_
+                or not np.array_equal(fm.fields, self.fields_)
+            )
         ):
             raise ValueError(
                 "X is a FieldMatrix whose fields differ from the fields seen in "
