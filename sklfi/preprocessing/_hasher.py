@@ -14,7 +14,7 @@ from sklearn.utils import murmurhash3_32
 from sklearn.utils._param_validation import Interval
 
 from .._fields import FieldMatrix, Fields, mixed_kinds
-from ._encoder import FieldEncoder, as_frame
+from ._encoder import FieldEncoder, _numeric, as_frame
 
 __all__ = ["FieldHasher"]
 
@@ -165,7 +165,7 @@ class FieldHasher(TransformerMixin, BaseEstimator):
         for col, kind in columns:
             name = str(col)
             if kind == "numeric":
-                values = _numeric(X[col], name)
+                values = np.nan_to_num(_numeric(X[col], name), nan=0.0)
                 blocks.append(sp.csr_matrix(values.reshape(-1, 1)))
                 widths.append(1)
             else:
@@ -205,13 +205,3 @@ class FieldHasher(TransformerMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.requires_fit = False
         return tags
-
-
-def _numeric(s: pd.Series, name: str) -> np.ndarray:
-    try:
-        values = pd.to_numeric(s).to_numpy(dtype=np.float64, na_value=np.nan)
-    except (ValueError, TypeError) as exc:
-        raise ValueError(f"numeric column {name!r} holds non-numbers: {exc}") from None
-    if np.isinf(values).any():
-        raise ValueError(f"numeric column {name!r} contains infinity.")
-    return np.nan_to_num(values, nan=0.0)
