@@ -12,6 +12,7 @@ of its own parameters and ``_build_module``: its torch module.
 from __future__ import annotations
 
 import contextlib
+import copy
 import os
 from numbers import Integral, Real
 
@@ -88,6 +89,7 @@ class _BaseEstimator(BaseEstimator):
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "warm_start": ["boolean"],
         "callbacks": [list, None],
         "random_state": ["random_state"],
         "device": [str, torch.device],
@@ -267,12 +269,29 @@ class _BaseEstimator(BaseEstimator):
             self.__dict__.update(before)
             raise
 
+    @contextlib.contextmanager
+    def _restorable(self):
+        """Put the fitted model's weights, optimizer state and history back
+        if the block raises: training continued in place is undone."""
+        net = self.net_
+        weights = {k: v.clone() for k, v in net.module_.state_dict().items()}
+        optimizer = copy.deepcopy(net.optimizer_.state_dict())
+        n_epochs = len(net.history)
+        try:
+            yield
+        except BaseException:
+            net.module_.load_state_dict(weights)
+            net.optimizer_.load_state_dict(optimizer)
+            del net.history[n_epochs:]
+            raise
+
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit the model.
 
         A fit either completes or leaves the estimator as it was (an
-        interrupted or failed refit keeps the previous model).
+        interrupted or failed refit keeps the previous model). With
+        ``warm_start=True`` and a fitted model, training continues from it.
 
         Parameters
         ----------
@@ -289,28 +308,120 @@ class _BaseEstimator(BaseEstimator):
         -------
         self
         """
+        warm = self.warm_start and hasattr(self, "net_")
         with self._all_or_nothing():
-            X, y = self._validate(X, y)
+            X, y = self._validate(X, y, reset=not warm)
             sample_weight = _check_weights(sample_weight, X)
-            target, criterion, n_outputs = self._target(y, sample_weight)
-            return self._fit_net(X, target, sample_weight, criterion, n_outputs)
+            if warm:
+                with self._restorable():
+                    target = self._encode(y)
+                    self._continue()
+                    X = self._model_input(X)[0]
+                    self._train(X, target, sample_weight, self.max_epochs)
+            else:
+                target, criterion, n_outputs = self._target(y, sample_weight)
+                X = self._build_net(X, criterion, n_outputs)
+                self._train(X, target, sample_weight)
+        return self
 
-    def _fit_net(self, X, y, sample_weight, criterion, n_outputs):
-        """Build the module and train a fresh skorch net on (X, y)."""
-        device = self._device()
-        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-        stratify = is_classifier(self)
-        callbacks = list(self.callbacks or [])
-        train_split = None
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """Train on ``X`` for one pass, continuing from the previous calls.
+
+        The first call builds the model (as ``fit`` does, but for one pass);
+        the next ones continue it, with its optimizer state and random
+        stream, on data with the same fields. Classifiers need ``classes``,
+        every class of all the calls, on the first call; regressors learn the
+        target's scale from the first call's ``y``. A call that raises while
+        training keeps what its finished batches learnt (a first call that
+        raises leaves the estimator unfitted). Early stopping, which needs a
+        whole data set to hold rows out of, is not available.
+
+        Parameters
+        ----------
+        X : {FieldMatrix, sparse matrix, array-like} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        classes : array-like of shape (n_classes,), default=None
+            Classifiers: every class, on the first call (later calls may
+            repeat it). Regressors: must stay ``None``.
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self
+        """
         if self.early_stopping:
-            train_split = ValidSplit(
-                self.validation_fraction, stratified=stratify, random_state=seed
+            raise ValueError(
+                "partial_fit does not hold rows out for early stopping: set "
+                "early_stopping=False, or use fit."
             )
+        if not hasattr(self, "net_"):
+            with self._all_or_nothing():
+                X, y = self._validate(X, y)
+                sample_weight = _check_weights(sample_weight, X)
+                target, criterion, n_outputs = self._target(
+                    y, sample_weight, classes, first_call=True
+                )
+                X = self._build_net(X, criterion, n_outputs)
+                self._train(X, target, sample_weight, epochs=1)
+            return self
+        X, y = self._validate(X, y, reset=False)
+        sample_weight = _check_weights(sample_weight, X)
+        target = self._encode(y, classes)
+        self._continue()
+        self._train(self._model_input(X)[0], target, sample_weight, epochs=1)
+        return self
+
+    #: What may change between a fit and its continuation (warm_start,
+    #: partial_fit): the others shape the model or its data.
+    _CONTINUABLE = ("max_epochs", "lr", "callbacks", "verbose", "warm_start")
+
+    def _continue(self) -> None:
+        """Prepare the fitted net to train on: refuse a changed parameter
+        that shaped it, take the current learning rate, callbacks and
+        verbosity (the optimizer keeps its state)."""
+        changed = [
+            name
+            for name, value in self.get_params(deep=False).items()
+            if name not in self._CONTINUABLE
+            and not _same(value, self._built_with[name])
+        ]
+        if changed:
+            raise ValueError(
+                f"{type(self).__name__} continues the model it has, but {changed} "
+                "changed since it was built: fit it afresh (warm_start=False) "
+                "to use new values."
+            )
+        net = self.net_
+        for group in net.optimizer_.param_groups:
+            group["lr"] = self.lr
+        net.lr = self.lr
+        net.callbacks, net.verbose = self._callbacks(), self.verbose
+        net.initialize_callbacks()
+
+    def _callbacks(self) -> list:
+        """The user's callbacks, and early stopping when asked for."""
+        callbacks = list(self.callbacks or [])
+        if self.early_stopping:
             sink = print if self.verbose else _silent
             stopper = EarlyStopping(
                 patience=self.n_iter_no_change, load_best=True, sink=sink
             )
             callbacks.append(("early_stopping", stopper))
+        return callbacks
+
+    def _build_net(self, X, criterion, n_outputs):
+        """Build the module and a fresh, initialised skorch net for the
+        validated ``X``; return the module's input."""
+        device = self._device()
+        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        train_split = None
+        if self.early_stopping:
+            train_split = ValidSplit(
+                self.validation_fraction,
+                stratified=is_classifier(self),
+                random_state=seed,
+            )
         if isinstance(self.optimizer, str):
             optimizer, options = OPTIMIZERS[self.optimizer]
         else:
@@ -319,7 +430,16 @@ class _BaseEstimator(BaseEstimator):
         module, generator = build_seeded(
             lambda: self._build_module(fields, n_outputs), seed
         )
-        net = SparseNet(
+        if X.shape[0] < 2 and any(
+            isinstance(m, nn.modules.batchnorm._BatchNorm) for m in module.modules()
+        ):
+            raise ValueError(
+                "batch_norm=True needs 2 training rows or more, got "
+                f"{X.shape[0]}: batch statistics of one row are undefined."
+            )
+        # (skorch's fit is initialize then partial_fit; the dataset needs the
+        # initialized module's fields)
+        self.net_ = SparseNet(
             module=module,
             criterion=criterion(reduction="none"),
             optimizer=optimizer,
@@ -333,33 +453,44 @@ class _BaseEstimator(BaseEstimator):
             iterator_valid=BatchIterator,
             iterator_train__shuffle=True,
             train_split=train_split,
-            callbacks=callbacks,
+            callbacks=self._callbacks(),
             device=device,
             verbose=self.verbose,
-        )
-        on_device = None
+        ).initialize()
+        self._built_with = self.get_params(deep=False)
+        # the fit's random streams (CPU, and device), carried on between calls
+        self._streams = (generator.get_state(), None)
         if torch.device(device).type != "cpu":
-            on_device = torch.Generator(device).manual_seed(seed)
-        if X.shape[0] < 2 and any(
-            isinstance(m, nn.modules.batchnorm._BatchNorm) for m in module.modules()
-        ):
-            raise ValueError(
-                "batch_norm=True needs 2 training rows or more, got "
-                f"{X.shape[0]}: batch statistics of one row are undefined."
+            self._streams = (
+                generator.get_state(),
+                torch.Generator(device).manual_seed(seed).get_state(),
             )
-        # skorch's fit is initialize then partial_fit; the dataset needs
-        # the initialized module's fields
-        net.initialize()
+        return X
+
+    def _train(self, X, y, sample_weight, epochs=None):
+        """Train the net on the module's input ``X`` for ``epochs`` epochs
+        (``max_epochs`` by default), drawing from the fit's random streams."""
+        net = self.net_
         dataset = net.get_dataset(X, y, sample_weight)
-        with fit_stream(generator, on_device):
+        cpu = torch.Generator()
+        cpu.set_state(self._streams[0])
+        on_device = None
+        if self._streams[1] is not None:
+            on_device = torch.Generator(net.device)
+            on_device.set_state(self._streams[1])
+        with fit_stream(cpu, on_device):
             try:
-                net.partial_fit(dataset, y if stratify else None)
+                net.partial_fit(
+                    dataset, y if is_classifier(self) else None, epochs=epochs
+                )
             except Interrupted as exc:  # an interrupted fit is no fit
                 raise exc.__cause__ from None
-        self.net_ = net
+        self._streams = (
+            cpu.get_state(),
+            None if on_device is None else on_device.get_state(),
+        )
         self.n_iter_ = len(net.history)
         self._after_fit(X)
-        return self
 
     # -- prediction ---------------------------------------------------------
     def _forward(self, X):
@@ -377,20 +508,67 @@ class _BaseEstimator(BaseEstimator):
 class FIClassifierMixin(ClassifierMixin):
     """Classifier side: label encoding, logistic/softmax outputs."""
 
-    def _target(self, y, sample_weight):
-        """``classes_``, and the encoded target, loss and number of outputs."""
+    def _target(self, y, sample_weight, classes=None, first_call=False):
+        """``classes_`` (from ``classes``, or else ``y``), and the encoded
+        target, loss and number of outputs."""
         _check_label_types(y)
         check_classification_targets(y)
-        self.classes_, y_enc = np.unique(y, return_inverse=True)
-        present = np.unique(y_enc[sample_weight > 0])
-        if len(present) < 2:
-            raise ValueError(
-                f"{type(self).__name__} needs samples of at least 2 classes "
-                f"with positive weight; got 1 class: {self.classes_[present]}."
-            )
+        if classes is None:
+            if first_call:
+                raise ValueError(
+                    "the first call to partial_fit needs classes: every class "
+                    "of all the calls."
+                )
+            self.classes_, y_enc = np.unique(y, return_inverse=True)
+            present = np.unique(y_enc[sample_weight > 0])
+            if len(present) < 2:
+                raise ValueError(
+                    f"{type(self).__name__} needs samples of at least 2 classes "
+                    f"with positive weight; got 1 class: {self.classes_[present]}."
+                )
+        else:
+            _check_label_types(classes)
+            self.classes_ = np.unique(classes)
+            if len(self.classes_) < 2:
+                raise ValueError(f"classes must hold 2 classes or more, got {classes}.")
+            y_enc = self._label_codes(y)
         if len(self.classes_) == 2:
-            return y_enc.astype(np.float32).reshape(-1, 1), nn.BCEWithLogitsLoss, 1
-        return y_enc.astype(np.int64), nn.CrossEntropyLoss, len(self.classes_)
+            return self._as_target(y_enc), nn.BCEWithLogitsLoss, 1
+        return self._as_target(y_enc), nn.CrossEntropyLoss, len(self.classes_)
+
+    def _encode(self, y, classes=None):
+        """The target of ``y`` for the classes learnt already."""
+        if classes is not None and not np.array_equal(
+            np.unique(classes), self.classes_
+        ):
+            raise ValueError(
+                f"classes={list(np.unique(classes))} differ from the classes of the "
+                f"first call, {list(self.classes_)}."
+            )
+        _check_label_types(y)
+        check_classification_targets(y)
+        return self._as_target(self._label_codes(y))
+
+    def _label_codes(self, y):
+        """Position of every label in ``classes_``; unknown labels refused."""
+        y = np.asarray(y)
+        try:
+            codes = np.searchsorted(self.classes_, y)
+            known = self.classes_[np.minimum(codes, len(self.classes_) - 1)] == y
+        except TypeError:  # (labels of another type than the classes)
+            known = np.zeros(len(y), dtype=bool)
+        if not np.all(known):
+            raise ValueError(
+                f"y holds labels that are not among the classes "
+                f"{list(self.classes_)}: {list(np.unique(y[~known]))[:5]}. Give "
+                "every class in classes on the first call to partial_fit."
+            )
+        return codes
+
+    def _as_target(self, codes):
+        if len(self.classes_) == 2:
+            return codes.astype(np.float32).reshape(-1, 1)
+        return codes.astype(np.int64)
 
     def decision_function(self, X):
         """Logits: shape (n_samples,) for two classes, else (n_samples, n_classes)."""
@@ -429,19 +607,10 @@ class FIClassifierMixin(ClassifierMixin):
 class FIRegressorMixin(RegressorMixin):
     """Regressor side: the target is standardised for training."""
 
-    def _target(self, y, sample_weight):
+    def _target(self, y, sample_weight, classes=None, first_call=False):
         """The standardised target (with the weighted mean and standard
         deviation, so that defaults suit any scale), loss, outputs."""
-        try:
-            y = np.asarray(y, dtype=np.float64)
-        except (TypeError, ValueError):
-            example = next(v for v in np.asarray(y, dtype=object) if _not_number(v))
-            raise ValueError(
-                f"{type(self).__name__} needs a numeric target y; got "
-                f"{example!r}: for labels, use a classifier."
-            ) from None
-        if not np.all(np.isfinite(y)):
-            raise ValueError("y holds missing values (None or NaN) or infinity.")
+        y = self._numbers(y, classes)
         with np.errstate(over="ignore", invalid="ignore"):
             mean = np.average(y, weights=sample_weight)
             scale = np.sqrt(np.average((y - mean) ** 2, weights=sample_weight))
@@ -453,8 +622,28 @@ class FIRegressorMixin(RegressorMixin):
             mean = top * mean
         self._y_mean = float(mean)
         self._y_scale = float(scale) or 1.0
-        target = ((y - self._y_mean) / self._y_scale).astype(np.float32)
-        return target.reshape(-1, 1), nn.MSELoss, 1
+        return self._encode(y), nn.MSELoss, 1
+
+    def _encode(self, y, classes=None):
+        """The target of ``y`` on the scale learnt already."""
+        y = self._numbers(y, classes)
+        return ((y - self._y_mean) / self._y_scale).astype(np.float32).reshape(-1, 1)
+
+    def _numbers(self, y, classes):
+        """``y`` as finite float64 numbers."""
+        if classes is not None:
+            raise ValueError("classes is for classifiers: leave it None.")
+        try:
+            y = np.asarray(y, dtype=np.float64)
+        except (TypeError, ValueError):
+            example = next(v for v in np.asarray(y, dtype=object) if _not_number(v))
+            raise ValueError(
+                f"{type(self).__name__} needs a numeric target y; got "
+                f"{example!r}: for labels, use a classifier."
+            ) from None
+        if not np.all(np.isfinite(y)):
+            raise ValueError("y holds missing values (None or NaN) or infinity.")
+        return y
 
     def predict(self, X):
         """Predicted target of every sample, shape (n_samples,)."""
@@ -516,3 +705,17 @@ def _check_label_types(y) -> None:
             f"y mixes labels of several types ({', '.join(kinds)}); give labels "
             "of one type, e.g. y.astype(str)."
         )
+
+
+def _same(a, b) -> bool:
+    """Whether two parameter values are equal (arrays and lists included)."""
+    if a is b:
+        return True
+    try:
+        if isinstance(a, (str, bytes)) or not hasattr(a, "__len__"):
+            return bool(a == b)
+        return bool(
+            np.array_equal(np.asarray(a, dtype=object), np.asarray(b, dtype=object))
+        )
+    except (TypeError, ValueError):
+        return False

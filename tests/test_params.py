@@ -25,6 +25,7 @@ INVALID = {
     "early_stopping": ["yes", 2],
     "validation_fraction": [0, 1, 1.5, "x"],
     "n_iter_no_change": [0, 2.5],
+    "warm_start": ["yes", 2],
     "callbacks": ["x", [3], [("timer", dict)], ("a", EpochTimer())],
     "random_state": ["seed", 1.5],
     "device": ["gpu", 3],
@@ -59,7 +60,7 @@ def data():
 )
 def test_invalid_value_names_the_parameter(cls, name, value, data, monkeypatch):
     trained = []
-    monkeypatch.setattr(cls, "_fit_net", lambda *args: trained.append(1))
+    monkeypatch.setattr(cls, "_build_net", lambda *args: trained.append(1))
     est = cls().set_params(**{name: value})
     with pytest.raises((ValueError, TypeError), match=f"'?{name}'?"):
         est.fit(*data)

@@ -80,6 +80,7 @@ class _DeepFM(_BaseEstimator):
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=3,
+        warm_start=False,
         callbacks=None,
         random_state=None,
         device="cpu",

@@ -38,6 +38,11 @@ default="{optimizer}"
         Share of the training rows held out when ``early_stopping=True``.
     n_iter_no_change : int, default={n_iter_no_change}
         Patience of early stopping, in epochs.
+    warm_start : bool, default={warm_start}
+        When fitted already, ``fit`` continues training the model it has (its
+        weights, optimizer state and random stream) for ``max_epochs`` more
+        epochs, on data with the same fields (and classes), instead of
+        starting afresh.
     callbacks : list of skorch callbacks or (name, callback) tuples, default=None
         Extra skorch callbacks, e.g. ``skorch.callbacks.LRScheduler``.
     random_state : int, RandomState instance or None, default=None
