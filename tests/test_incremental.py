@@ -1,6 +1,7 @@
 """partial_fit and warm_start: training continued, state carried over."""
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from sklearn.base import clone
@@ -10,7 +11,7 @@ from skorch.callbacks import Callback
 from sklfi import MODELS, FFMClassifier, FMClassifier, FMRegressor
 from sklfi.datasets import make_planted_interaction
 from sklfi.metrics import _scores as scores
-from sklfi.preprocessing import FieldEncoder
+from sklfi.preprocessing import FieldEncoder, FieldHasher
 
 CLASSIFIERS = [m.classifier for m in MODELS.values()]
 
@@ -120,3 +121,33 @@ def test_what_may_change_between_a_fit_and_its_continuation(planted):
         model.partial_fit(X, y)
     assert model.n_iter_ == 3
     assert model.set_params(warm_start=False).fit(X, y).n_iter_ == 2  # afresh
+
+
+def test_a_file_streamed_in_chunks(tmp_path):
+    # written and read chunk by chunk, hashed chunk by chunk: the same model
+    # as the same chunks from memory, and it learns the planted pair
+    X, y = make_planted_interaction(n_samples=6000, random_state=1)
+    log = X.assign(click=y)
+    path = tmp_path / "log.csv"
+    for start in range(0, 5000, 1000):
+        log.iloc[start : start + 1000].to_csv(
+            path, mode="a", header=start == 0, index=False
+        )
+    hasher = FieldHasher(n_features=2**10)
+    streamed = FFMClassifier(batch_size=100, random_state=0)
+    in_memory = clone(streamed)
+    for _ in range(2):
+        for chunk in pd.read_csv(path, chunksize=1000, dtype=str):
+            streamed.partial_fit(
+                hasher.transform(chunk.drop(columns="click")),
+                chunk["click"].astype(int), classes=[0, 1],
+            )  # fmt: skip
+        for start in range(0, 5000, 1000):
+            part = log.iloc[start : start + 1000]
+            in_memory.partial_fit(
+                hasher.transform(part.drop(columns="click")), part["click"],
+                classes=[0, 1],
+            )  # fmt: skip
+    test = hasher.transform(X[5000:])
+    np.testing.assert_array_equal(scores(streamed, test), scores(in_memory, test))
+    assert roc_auc_score(y[5000:], scores(streamed, test)) > 0.85
