@@ -42,6 +42,7 @@ from ._data import BatchIterator
 from ._fields import FieldMatrix, Fields, mixed_kinds
 from ._net import Interrupted, SparseNet
 from ._random import build_seeded, fit_stream
+from .nn import LazyAdamW
 
 #: Optimizers by name, with their options. Adam, AdamW and SGD run "fused"
 #: (one kernel for all parameters, on CPU and CUDA): an Adam step on CPU is
@@ -53,6 +54,10 @@ OPTIMIZERS = {
     "adagrad": (torch.optim.Adagrad, {}),
     "sgd": (torch.optim.SGD, {"fused": True}),
 }
+
+#: Table size (values) from which ``sparse_updates="auto"`` updates only the
+#: rows of each batch.
+SPARSE_FROM = 2**22
 
 #: Constraints of the parameters of models with an MLP.
 MLP_CONSTRAINTS = {
@@ -90,6 +95,7 @@ class _BaseEstimator(BaseEstimator):
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "warm_start": ["boolean"],
+        "sparse_updates": ["boolean", StrOptions({"auto"})],
         "callbacks": [list, None],
         "random_state": ["random_state"],
         "device": [str, torch.device],
@@ -110,6 +116,20 @@ class _BaseEstimator(BaseEstimator):
 
     def _after_fit(self, X: sp.csr_matrix) -> None:
         """Set model-specific fitted attributes from the module's input."""
+
+    def _optimizer(self, sparse: bool):
+        """The optimizer class and its options."""
+        if not isinstance(self.optimizer, str):
+            return self.optimizer, {}
+        if not sparse:
+            return OPTIMIZERS[self.optimizer]
+        if self.optimizer not in ("adam", "adamw"):
+            raise ValueError(
+                f"sparse updates need optimizer 'adam' or 'adamw' (updated "
+                f"lazily), or a torch optimizer class that takes sparse "
+                f"gradients; got optimizer={self.optimizer!r}."
+            )
+        return LazyAdamW, {"decoupled": self.optimizer == "adamw", "fused": True}
 
     def _weight_decay(self, n_fields: int) -> float:
         """``weight_decay`` for a module over ``n_fields`` fields."""
@@ -188,6 +208,14 @@ class _BaseEstimator(BaseEstimator):
                 f"fit ({', '.join(self.field_names_)})."
             )
         return (Xc, y) if with_y else Xc
+
+    def _sparse(self, fields: Fields) -> bool:
+        """Whether the module's table gets sparse gradients (and the
+        optimizer updates only the rows of each batch)."""
+        if self.sparse_updates != "auto":
+            return self.sparse_updates
+        size = len(fields.index) * self._table_width(fields.n_fields)
+        return size >= SPARSE_FROM
 
     def _table_width(self, n_fields: int) -> int:
         """Values per column in the module's embedding table."""
@@ -422,11 +450,8 @@ class _BaseEstimator(BaseEstimator):
                 stratified=is_classifier(self),
                 random_state=seed,
             )
-        if isinstance(self.optimizer, str):
-            optimizer, options = OPTIMIZERS[self.optimizer]
-        else:
-            optimizer, options = self.optimizer, {}
         X, fields = self._model_input(X, fit=True)
+        optimizer, options = self._optimizer(self._sparse(fields))
         module, generator = build_seeded(
             lambda: self._build_module(fields, n_outputs), seed
         )

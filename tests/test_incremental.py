@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.sparse as sp
 import torch
 from sklearn.base import clone
 from sklearn.metrics import roc_auc_score
@@ -11,6 +12,7 @@ from skorch.callbacks import Callback
 from sklfi import MODELS, FFMClassifier, FMClassifier, FMRegressor
 from sklfi.datasets import make_planted_interaction
 from sklfi.metrics import _scores as scores
+from sklfi.nn import LazyAdamW
 from sklfi.preprocessing import FieldEncoder, FieldHasher
 
 CLASSIFIERS = [m.classifier for m in MODELS.values()]
@@ -151,3 +153,22 @@ def test_a_file_streamed_in_chunks(tmp_path):
     test = hasher.transform(X[5000:])
     np.testing.assert_array_equal(scores(streamed, test), scores(in_memory, test))
     assert roc_auc_score(y[5000:], scores(streamed, test)) > 0.85
+
+
+@pytest.mark.parametrize("cls", CLASSIFIERS, ids=lambda c: c.__name__)
+def test_sparse_updates_learn_the_planted_pair(cls, planted):
+    X, y, X_test, y_test = planted
+    model = cls(sparse_updates=True, random_state=0).fit(X, y)
+    assert isinstance(model.net_.optimizer_, LazyAdamW)
+    assert roc_auc_score(y_test, scores(model, X_test)) >= 0.85
+
+
+def test_sparse_updates_when_the_table_is_large(planted):
+    X, y, _, _ = planted
+    wide = sp.hstack([X.tocsr(), sp.csr_matrix((X.shape[0], 2**19))]).tocsr()
+    fields = np.r_[X.fields, np.full(2**19, X.fields.max() + 1)]
+    auto = FMClassifier(max_epochs=1, fields=fields).fit(wide, y)  # 2**19 x 9 values
+    assert auto.net_.module_.embedding.sparse
+    assert not FMClassifier(max_epochs=1).fit(X, y).net_.module_.embedding.sparse
+    with pytest.raises(ValueError, match="sparse updates need optimizer 'adam'"):
+        FMClassifier(sparse_updates=True, optimizer="sgd").fit(X, y)

@@ -26,6 +26,7 @@ INVALID = {
     "validation_fraction": [0, 1, 1.5, "x"],
     "n_iter_no_change": [0, 2.5],
     "warm_start": ["yes", 2],
+    "sparse_updates": ["yes", 2],
     "callbacks": ["x", [3], [("timer", dict)], ("a", EpochTimer())],
     "random_state": ["seed", 1.5],
     "device": ["gpu", 3],

@@ -93,6 +93,7 @@ class _AFM(_BaseEstimator):
         validation_fraction=0.1,
         n_iter_no_change=3,
         warm_start=False,
+        sparse_updates="auto",
         callbacks=None,
         random_state=None,
         device="cpu",
@@ -108,6 +109,7 @@ class _AFM(_BaseEstimator):
             self.attention_dim,
             self.dropout,
             n_outputs,
+            sparse=self._sparse(fields),
         )
 
     def _param_groups(self):

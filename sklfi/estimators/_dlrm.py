@@ -105,6 +105,7 @@ class _DLRM(_BaseEstimator):
         validation_fraction=0.1,
         n_iter_no_change=3,
         warm_start=False,
+        sparse_updates="auto",
         callbacks=None,
         random_state=None,
         device="cpu",
@@ -128,6 +129,7 @@ class _DLRM(_BaseEstimator):
             self.dropout,
             self.batch_norm,
             n_outputs,
+            sparse=self._sparse(fields),
         )
 
     def _after_fit(self, X):

@@ -38,6 +38,13 @@ default="{optimizer}"
         Share of the training rows held out when ``early_stopping=True``.
     n_iter_no_change : int, default={n_iter_no_change}
         Patience of early stopping, in epochs.
+    sparse_updates : bool or "auto", default="{sparse_updates}"
+        Give the embedding table sparse gradients and update only the rows
+        of each batch (:class:`~sklfi.nn.LazyAdamW`, with optimizer
+        ``"adam"`` or ``"adamw"``; weight decay then applies to a row when it
+        is updated), so that a step costs the same with millions of columns
+        as with thousands. ``"auto"``: when the table holds 2**22 values or
+        more (fewer train as fast, and as before, with dense updates).
     warm_start : bool, default={warm_start}
         When fitted already, ``fit`` continues training the model it has (its
         weights, optimizer state and random stream) for ``max_epochs`` more

@@ -73,6 +73,7 @@ class _FFM(_BaseEstimator):
         validation_fraction=0.1,
         n_iter_no_change=3,
         warm_start=False,
+        sparse_updates="auto",
         callbacks=None,
         random_state=None,
         device="cpu",
@@ -99,6 +100,7 @@ class _FFM(_BaseEstimator):
             fields.n_fields,
             self.embedding_dim,
             n_outputs,
+            sparse=self._sparse(fields),
         )
 
 

@@ -63,6 +63,7 @@ class _FM(_BaseEstimator):
         validation_fraction=0.1,
         n_iter_no_change=3,
         warm_start=False,
+        sparse_updates="auto",
         callbacks=None,
         random_state=None,
         device="cpu",
@@ -71,7 +72,12 @@ class _FM(_BaseEstimator):
         store_params(self, locals())
 
     def _build_module(self, fields, n_outputs):
-        return FM(len(fields.index), self.embedding_dim, n_outputs)
+        return FM(
+            len(fields.index),
+            self.embedding_dim,
+            n_outputs,
+            sparse=self._sparse(fields),
+        )
 
 
 @estimator_doc

@@ -91,6 +91,7 @@ class _WideDeep(_BaseEstimator):
         validation_fraction=0.1,
         n_iter_no_change=3,
         warm_start=False,
+        sparse_updates="auto",
         callbacks=None,
         random_state=None,
         device="cpu",
@@ -118,6 +119,7 @@ class _WideDeep(_BaseEstimator):
             self.dropout,
             self.batch_norm,
             n_outputs,
+            sparse=self._sparse(fields),
         )
 
 

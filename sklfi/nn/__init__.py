@@ -6,7 +6,9 @@
 * :mod:`~sklfi.nn.interaction`: how embeddings meet (pair products, dot
   products, Bi-Interaction, attention);
 * :mod:`~sklfi.nn.blocks`: MLPs and readouts;
-* :mod:`~sklfi.nn.models`: the seven models, each composed of the above.
+* :mod:`~sklfi.nn.models`: the seven models, each composed of the above;
+* :mod:`~sklfi.nn.optim`: :class:`LazyAdamW`, for tables with sparse
+  gradients.
 
 Every module reads a :class:`SparseBatch`; :meth:`SparseBatch.from_csr`
 makes one from a sparse matrix.
@@ -28,6 +30,7 @@ from .interaction import (
     pairwise_products,
 )
 from .models import AFM, DLRM, FFM, FM, NFM, DeepFM, WideDeep
+from .optim import LazyAdamW
 
 __all__ = [
     "AFM",
@@ -44,6 +47,7 @@ __all__ = [
     "FeatureEmbedding",
     "FieldAwareEmbedding",
     "FieldEmbedding",
+    "LazyAdamW",
     "Readout",
     "SparseBatch",
     "WideDeep",

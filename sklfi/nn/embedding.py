@@ -68,6 +68,10 @@ class FeatureEmbedding(nn.Module):
     init_std : float, default=0.01
         Standard deviation of the vectors' normal initialisation (the linear
         weights and biases start at zero).
+    sparse : bool, default=False
+        Give the table a sparse gradient, holding only the rows of the batch,
+        for an optimizer that updates only those (:class:`LazyAdamW`): the
+        cost of a step then does not grow with the number of columns.
     """
 
     def __init__(
@@ -76,9 +80,11 @@ class FeatureEmbedding(nn.Module):
         embedding_dim: int,
         n_outputs: int = 1,
         init_std: float = 0.01,
+        sparse: bool = False,
     ):
         super().__init__()
         self.embedding_dim, self.n_outputs = embedding_dim, n_outputs
+        self.sparse = sparse
         self._width = embedding_dim  # of the vectors in a row of the table
         weight = torch.zeros(n_features, embedding_dim + n_outputs)
         nn.init.normal_(weight[:, :embedding_dim], std=init_std)
@@ -93,7 +99,7 @@ class FeatureEmbedding(nn.Module):
 
     def _entries(self, x: SparseBatch) -> Tensor:
         """``x_i [v_i, w_i]`` of every non-zero: ``(N, D + K)``."""
-        return segment_sum(self.weight, None, None, x.idx, x.val)
+        return segment_sum(self.weight, None, None, x.idx, x.val, self.sparse)
 
     def forward(self, x: SparseBatch) -> Embedded:
         e = self._entries(x)
@@ -122,6 +128,8 @@ class FieldEmbedding(FeatureEmbedding):
     embedding_dim : int
     n_outputs : int, default=1
     init_std : float, default=0.01
+    sparse : bool, default=False
+        As for :class:`FeatureEmbedding`.
     """
 
     def __init__(
@@ -131,15 +139,17 @@ class FieldEmbedding(FeatureEmbedding):
         embedding_dim: int,
         n_outputs: int = 1,
         init_std: float = 0.01,
+        sparse: bool = False,
     ):
-        super().__init__(len(field_index), embedding_dim, n_outputs, init_std)
+        super().__init__(len(field_index), embedding_dim, n_outputs, init_std, sparse)
         self.n_fields = n_fields
         self.register_buffer("field_index", torch.as_tensor(field_index).long())
 
     def _pool(self, g: SparseBatch, v: Tensor, idx=None, val=None) -> Tensor:
         """:func:`segment_sum` over the (row, field) slots of a batch ``g``
         grouped by field: ``(B, F, C)``."""
-        pooled = segment_sum(v, g.slot_offsets, g.slot, idx, val)
+        sparse = self.sparse and idx is not None  # (a lookup in the table)
+        pooled = segment_sum(v, g.slot_offsets, g.slot, idx, val, sparse)
         return pooled.view(g.n_rows, self.n_fields, -1)
 
     def forward(self, x: SparseBatch, pairs: bool = False) -> Embedded:
@@ -180,6 +190,8 @@ class FieldAwareEmbedding(FieldEmbedding):
         ``D``, the size of each of a column's ``F`` vectors.
     n_outputs : int, default=1
     init_std : float, default=0.01
+    sparse : bool, default=False
+        As for :class:`FeatureEmbedding`.
     """
 
     def __init__(
@@ -189,10 +201,12 @@ class FieldAwareEmbedding(FieldEmbedding):
         embedding_dim: int,
         n_outputs: int = 1,
         init_std: float = 0.01,
+        sparse: bool = False,
     ):
         super().__init__(
-            field_index, n_fields, n_fields * embedding_dim, n_outputs, init_std
-        )
+            field_index, n_fields, n_fields * embedding_dim, n_outputs, init_std,
+            sparse,
+        )  # fmt: skip
         self.embedding_dim = embedding_dim  # (and the table's width F D)
 
     def forward(self, x: SparseBatch) -> Embedded:
@@ -204,6 +218,9 @@ class FieldAwareEmbedding(FieldEmbedding):
         # x_i w_{i,f_i}, every non-zero's vector for its own field: (N, D)
         if g.slot is None:  # one non-zero per slot: E_ff, in slot order
             own = E.diagonal(0, 1, 2).transpose(1, 2).reshape(-1, D)
+        elif self.sparse:  # the rows gathered, for a sparse gradient
+            rows = self._split(self._entries(g))[0].unflatten(1, (F, D))
+            own = rows[torch.arange(len(g.idx)), self.field_index[g.idx]]
         else:  # looked up alone (the rows of F vectors are never gathered)
             table = self._split(self.weight)[0].unflatten(1, (F, D))
             own = table[g.idx, self.field_index.index_select(0, g.idx)]

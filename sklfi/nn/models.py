@@ -36,11 +36,21 @@ class FM(nn.Module):
     n_features : int
     embedding_dim : int
     n_outputs : int
+    sparse : bool
+        Sparse gradients for the embedding table (:class:`FeatureEmbedding`).
     """
 
-    def __init__(self, n_features: int, embedding_dim: int = 8, n_outputs: int = 1):
+    def __init__(
+        self,
+        n_features: int,
+        embedding_dim: int = 8,
+        n_outputs: int = 1,
+        sparse: bool = False,
+    ):
         super().__init__()
-        self.embedding = FeatureEmbedding(n_features, embedding_dim, n_outputs)
+        self.embedding = FeatureEmbedding(
+            n_features, embedding_dim, n_outputs, sparse=sparse
+        )
         self.readout = Readout(embedding_dim, n_outputs)
 
     def forward(self, x: SparseBatch) -> Tensor:
@@ -61,6 +71,8 @@ class FFM(nn.Module):
     n_fields : int
     embedding_dim : int
     n_outputs : int
+    sparse : bool
+        Sparse gradients for the embedding table (:class:`FeatureEmbedding`).
     """
 
     def __init__(
@@ -69,10 +81,11 @@ class FFM(nn.Module):
         n_fields: int,
         embedding_dim: int = 4,
         n_outputs: int = 1,
+        sparse: bool = False,
     ):
         super().__init__()
         self.embedding = FieldAwareEmbedding(
-            field_index, n_fields, embedding_dim, n_outputs
+            field_index, n_fields, embedding_dim, n_outputs, sparse=sparse
         )
         self.readout = Readout(embedding_dim, n_outputs)
 
@@ -96,6 +109,8 @@ class AFM(nn.Module):
     embedding_dim, attention_dim : int
     dropout : float
     n_outputs : int
+    sparse : bool
+        Sparse gradients for the embedding table (:class:`FeatureEmbedding`).
     """
 
     def __init__(
@@ -106,9 +121,12 @@ class AFM(nn.Module):
         attention_dim: int = 8,
         dropout: float = 0.0,
         n_outputs: int = 1,
+        sparse: bool = False,
     ):
         super().__init__()
-        self.embedding = FieldEmbedding(field_index, n_fields, embedding_dim, n_outputs)
+        self.embedding = FieldEmbedding(
+            field_index, n_fields, embedding_dim, n_outputs, sparse=sparse
+        )
         self.dropout = Dropout(dropout)
         self.attention = AttentionPooling(embedding_dim, attention_dim)
         self.projection = nn.Linear(embedding_dim, n_outputs, bias=False)
@@ -141,6 +159,8 @@ class WideDeep(nn.Module):
     dropout : float
     batch_norm : bool
     n_outputs : int
+    sparse : bool
+        Sparse gradients for the embedding table (:class:`FeatureEmbedding`).
     """
 
     def __init__(
@@ -153,9 +173,12 @@ class WideDeep(nn.Module):
         dropout: float = 0.0,
         batch_norm: bool = False,
         n_outputs: int = 1,
+        sparse: bool = False,
     ):
         super().__init__()
-        self.embedding = FieldEmbedding(field_index, n_fields, embedding_dim, n_outputs)
+        self.embedding = FieldEmbedding(
+            field_index, n_fields, embedding_dim, n_outputs, sparse=sparse
+        )
         self.register_buffer("deep_fields", torch.as_tensor(deep_fields).long())
         # every field deep: no selection (a copy: 180 us against 57 us for
         # flattening a 4096-row batch) needed
@@ -189,6 +212,8 @@ class DeepFM(nn.Module):
     dropout : float
     batch_norm : bool
     n_outputs : int
+    sparse : bool
+        Sparse gradients for the embedding table (:class:`FeatureEmbedding`).
     """
 
     def __init__(
@@ -200,9 +225,12 @@ class DeepFM(nn.Module):
         dropout: float = 0.0,
         batch_norm: bool = False,
         n_outputs: int = 1,
+        sparse: bool = False,
     ):
         super().__init__()
-        self.embedding = FieldEmbedding(field_index, n_fields, embedding_dim, n_outputs)
+        self.embedding = FieldEmbedding(
+            field_index, n_fields, embedding_dim, n_outputs, sparse=sparse
+        )
         self.readout = Readout(embedding_dim, n_outputs)
         self.deep = MLP(
             n_fields * embedding_dim, hidden_layer_sizes, dropout, batch_norm, n_outputs
@@ -228,6 +256,8 @@ class NFM(nn.Module):
     dropout : float
     batch_norm : bool
     n_outputs : int
+    sparse : bool
+        Sparse gradients for the embedding table (:class:`FeatureEmbedding`).
     """
 
     def __init__(
@@ -238,9 +268,12 @@ class NFM(nn.Module):
         dropout: float = 0.0,
         batch_norm: bool = False,
         n_outputs: int = 1,
+        sparse: bool = False,
     ):
         super().__init__()
-        self.embedding = FeatureEmbedding(n_features, embedding_dim, n_outputs)
+        self.embedding = FeatureEmbedding(
+            n_features, embedding_dim, n_outputs, sparse=sparse
+        )
         self.pooling_norm = (
             nn.BatchNorm1d(embedding_dim) if batch_norm else nn.Identity()
         )
@@ -277,6 +310,8 @@ class DLRM(nn.Module):
     dropout : float
     batch_norm : bool
     n_outputs : int
+    sparse : bool
+        Sparse gradients for the embedding table (:class:`FeatureEmbedding`).
     """
 
     def __init__(
@@ -291,6 +326,7 @@ class DLRM(nn.Module):
         dropout: float = 0.0,
         batch_norm: bool = False,
         n_outputs: int = 1,
+        sparse: bool = False,
     ):
         super().__init__()
         if interaction not in ("dot", "cat"):
@@ -300,7 +336,9 @@ class DLRM(nn.Module):
         numeric = torch.zeros(n_fields, dtype=torch.bool)
         numeric[list(numeric_fields)] = True
         field_index = torch.as_tensor(field_index).long()
-        self.embedding = FieldEmbedding(field_index, n_fields, embedding_dim, 0)
+        self.embedding = FieldEmbedding(
+            field_index, n_fields, embedding_dim, 0, sparse=sparse
+        )
         self.register_buffer("sparse_fields", torch.nonzero(~numeric).flatten())
         dense_columns = torch.nonzero(numeric[field_index]).flatten()
         self.dense = DenseFeatures(dense_columns, len(field_index))
