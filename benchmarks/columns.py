@@ -7,12 +7,13 @@ row), ``--rows`` rows, 2**16 to 2**24 columns. For each model and column
 count a fresh process fits 2 epochs (defaults, batch 1024, 1 torch thread)
 and reports the rows/s of the second epoch (skorch's epoch time: the first
 epoch allocates the optimizer's state), the update mode ``sparse_updates``
-chose, and the peak memory. ``--peer`` also trains pytorch-fm's model of the
+chose (``--updates dense`` or ``sparse`` forces one), and the peak memory.
+``--peer`` also trains pytorch-fm's model of the
 same name (dense Adam over its tables, one code per field) on the same data
 at each column count, 2 epochs, timing the second. Usage::
 
     python benchmarks/columns.py [--models fm,ffm,afm,widedeep,deepfm,nfm,dlrm]
-        [--columns 16,20,22,24] [--rows 200000] [--peer]
+        [--columns 16,20,22,24] [--rows 200000] [--updates auto] [--peer]
 """
 
 import argparse
@@ -34,14 +35,17 @@ def data(n_rows, n_features):
     )  # fmt: skip
 
 
-def child_sklfi(model, n_rows, n_features):
+def child_sklfi(model, n_rows, n_features, updates="auto"):
     import torch
 
     from sklfi import MODELS
 
     torch.set_num_threads(1)
     X, y = data(n_rows, n_features)
-    est = MODELS[model].classifier(max_epochs=2, batch_size=1024, random_state=0)
+    sparse = {"auto": "auto", "dense": False, "sparse": True}[updates]
+    est = MODELS[model].classifier(
+        max_epochs=2, batch_size=1024, random_state=0, sparse_updates=sparse
+    )
     est.fit(X, y)
     seconds = est.net_.history[-1, "dur"]
     return {
@@ -98,12 +102,17 @@ def main():
     parser.add_argument("--columns", default="16,20,22,24")
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--peer", action="store_true")
+    parser.add_argument(
+        "--updates", choices=["auto", "dense", "sparse"], default="auto"
+    )
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         library, model, n_features = args.child
-        run = child_sklfi if library == "sklfi" else child_peer
-        out = run(model, args.rows, int(n_features))
+        if library == "sklfi":
+            out = child_sklfi(model, args.rows, int(n_features), args.updates)
+        else:
+            out = child_peer(model, args.rows, int(n_features))
         out["peak_rss_gb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
         print(json.dumps(out))
         return
@@ -116,6 +125,7 @@ def main():
                 if library != "sklfi" and model == "dlrm":
                     continue
                 cmd = [sys.executable, __file__, "--rows", str(args.rows),
+                       "--updates", args.updates,
                        "--child", library, model, str(2**power)]  # fmt: skip
                 done = subprocess.run(cmd, capture_output=True, text=True)
                 if done.returncode:
