@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from sklfi.datasets import load_movielens_100k, make_planted_interaction
 
@@ -155,6 +156,32 @@ def test_load_libffm(tmp_path):
     (tmp_path / "two.ffm").write_text("1 0:0:1\n0 1:0:1\n")
     with pytest.raises(ValueError, match="feature 0 appears under two fields"):
         load_libffm(tmp_path / "two.ffm")
+
+
+def test_load_libffm_chunks(tmp_path):
+    from sklfi.datasets import load_libffm
+
+    path = tmp_path / "train.ffm"
+    lines = ["1 0:0:1 1:3:1 1:4:1 2:6:0.5", "0 0:1:1 1:2:1", "", "1 0:0:1 2:6:2",
+             "0 0:1:1 1:3:1", "1 0:5:1 2:6:1"]  # fmt: skip
+    path.write_text("\n".join(lines) + "\n")
+    X, y = load_libffm(path)
+    assert X.field_kinds == ("categorical", "multi_valued", "numeric")
+    chunks = list(load_libffm(path, chunksize=2))
+    assert [len(c[1]) for c in chunks] == [2, 1, 2]  # the empty line is skipped
+    for part, _ in chunks:  # every chunk: the fields of the whole file
+        np.testing.assert_array_equal(part.fields, X.fields)
+        assert part.field_kinds == X.field_kinds and part.shape[1] == X.shape[1]
+    whole = sp.vstack([part.tocsr() for part, _ in chunks])
+    assert (whole != X.tocsr()).nnz == 0
+    np.testing.assert_array_equal(np.concatenate([c[1] for c in chunks]), y)
+    wide = next(load_libffm(path, n_features=10, n_fields=4, chunksize=3))[0]
+    assert wide.shape == (2, 10) and len(wide.field_names) == 4
+    with pytest.raises(ValueError, match="chunksize"):
+        load_libffm(path, chunksize=0)
+    (tmp_path / "late.ffm").write_text("1 0:0:1\n0 0:1:1\n1 1:0:1\n")
+    with pytest.raises(ValueError, match="feature 0 appears under two fields"):
+        load_libffm(tmp_path / "late.ffm", chunksize=2)  # refused before any chunk
 
 
 def test_make_hashed_ctr():

@@ -41,10 +41,12 @@ default="{optimizer}"
     sparse_updates : bool or "auto", default="{sparse_updates}"
         Give the embedding table sparse gradients and update only the rows
         of each batch (:class:`~sklfi.nn.LazyAdamW`, with optimizer
-        ``"adam"`` or ``"adamw"``; weight decay then applies to a row when it
-        is updated), so that a step costs the same with millions of columns
-        as with thousands. ``"auto"``: when the table holds 2**22 values or
-        more (fewer train as fast, and as before, with dense updates).
+        ``"adam"`` or ``"adamw"``; a row's weight decay is applied when it
+        is next updated, for every step it missed), so that a step costs
+        about the same with millions of columns as with thousands.
+        ``"auto"``: when the table holds 2**22 values or more (smaller
+        tables train a little faster with dense updates). See the "Large
+        data" page of the documentation.
     warm_start : bool, default={warm_start}
         When fitted already, ``fit`` continues training the model it has (its
         weights, optimizer state and random stream) for ``max_epochs`` more
