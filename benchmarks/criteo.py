@@ -361,7 +361,7 @@ def main():
     runner.add_argument("folder", type=Path)
     runner.add_argument("--models", default="fm,ffm,afm,widedeep,deepfm,nfm,dlrm")
     runner.add_argument("--bits", default="15,17,19")
-    runner.add_argument("--rows", default="2e6")
+    runner.add_argument("--rows", default="2e6", help='"" for peers only')
     runner.add_argument("--peers", default="")
     runner.add_argument("--peer-rows", type=float, default=100_000)
     runner.add_argument("--results", default="criteo.jsonl")
@@ -381,7 +381,7 @@ def main():
         print(json.dumps(out))
     else:
         args.bits = [int(b) for b in args.bits.split(",")]
-        args.rows = [int(float(r)) for r in args.rows.split(",")]
+        args.rows = [int(float(r)) for r in args.rows.split(",") if r]
         args.peer_rows = int(args.peer_rows)
         if args.models or args.peers:
             run(args)

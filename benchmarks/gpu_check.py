@@ -9,6 +9,11 @@ For each of the 14 estimators on MovieLens-100K u1 (reference fields):
 2. fit with ``device="cuda"`` (2 epochs) and report training rows/s and
    prediction rows/s at batch 4096 and 16384.
 
+3. the distributed path: each model fits with an ``accelerate.Accelerator()``
+   on the GPU (one process) and must predict as the same fit with
+   ``device="cuda"`` (to 1e-4); with 2 GPUs or more, ``benchmarks/ddp.py
+   --gpu`` then trains on 1 process and on 2 (DDP on NCCL, dense updates).
+
 Exits with status 1 if any check fails. Usage::
 
     SKLFI_DATA=../shared/data python benchmarks/gpu_check.py [--epochs 2]
@@ -63,6 +68,36 @@ def main():
         print(f"CPU and GPU predictions differ by more than 1e-4: {failed}")
         return 1
     print("all estimators: CPU and GPU predictions agree to 1e-4")
+    return check_accelerator(X_train, X_test, rating >= 4, args.epochs)
+
+
+def check_accelerator(X_train, X_test, y, epochs):
+    """Fits through Accelerate on the GPU predict as plain CUDA fits; with 2
+    GPUs, DDP on NCCL (benchmarks/ddp.py)."""
+    import subprocess
+    from pathlib import Path
+
+    from accelerate import Accelerator
+
+    accelerator, failed = Accelerator(), []
+    print(f"\naccelerator on {accelerator.device}, {accelerator.num_processes} process")
+    for name, model in MODELS.items():
+        plain = model.classifier(max_epochs=epochs, random_state=0, device="cuda")
+        through = model.classifier(max_epochs=epochs, random_state=0,
+                                   accelerator=accelerator)  # fmt: skip
+        gap = np.max(np.abs(scores(plain.fit(X_train, y), X_test)
+                            - scores(through.fit(X_train, y), X_test)))  # fmt: skip
+        print(f"{name:10s} max |plain - accelerated| {gap:.2e}")
+        if not gap <= 1e-4:
+            failed.append(name)
+    if torch.cuda.device_count() >= 2:
+        script = Path(__file__).with_name("ddp.py")
+        subprocess.run([sys.executable, str(script), "--gpu"], check=False)
+    else:
+        print("one GPU: DDP across GPUs not checked (benchmarks/ddp.py --gpu)")
+    if failed:
+        print(f"accelerated fits differ from plain ones by more than 1e-4: {failed}")
+        return 1
     return 0
 
 

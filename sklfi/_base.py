@@ -40,7 +40,7 @@ from torch import nn
 
 from ._data import BatchIterator
 from ._fields import FieldMatrix, Fields, mixed_kinds
-from ._net import Interrupted, SparseNet
+from ._net import AcceleratedNet, Interrupted, SparseNet
 from ._random import build_seeded, fit_stream
 from .nn import LazyAdamW
 
@@ -99,6 +99,7 @@ class _BaseEstimator(BaseEstimator):
         "callbacks": [list, None],
         "random_state": ["random_state"],
         "device": [str, torch.device],
+        "accelerator": [HasMethods(["prepare", "backward"]), None],
         "verbose": ["verbose"],
     }
 
@@ -212,10 +213,21 @@ class _BaseEstimator(BaseEstimator):
     def _sparse(self, fields: Fields) -> bool:
         """Whether the module's table gets sparse gradients (and the
         optimizer updates only the rows of each batch)."""
+        nccl = (
+            self.accelerator is not None
+            and self.accelerator.num_processes > 1
+            and "nccl" in str(self.accelerator.state.backend)
+        )
+        if self.sparse_updates is True and nccl:
+            raise ValueError(
+                "sparse_updates=True, but NCCL (the accelerator's backend) cannot "
+                "all-reduce sparse gradients: use sparse_updates='auto' (dense "
+                "updates under NCCL) or the gloo backend."
+            )
         if self.sparse_updates != "auto":
             return self.sparse_updates
         size = len(fields.index) * self._table_width(fields.n_fields)
-        return size >= SPARSE_FROM
+        return size >= SPARSE_FROM and not nccl
 
     def _table_width(self, n_fields: int) -> int:
         """Values per column in the module's embedding table."""
@@ -267,6 +279,36 @@ class _BaseEstimator(BaseEstimator):
         self.field_kinds_ = info.kinds
 
     # -- training -----------------------------------------------------------
+    def _placement(self):
+        """The device the model trains on, and the net's arguments that
+        place it: ``device``, or the accelerator (which then shards the
+        training rows between its processes)."""
+        acc = self.accelerator
+        if acc is None:
+            device = self._device()
+            return device, {"device": device}
+        world = int(os.environ.get("WORLD_SIZE", "1"))
+        if acc.num_processes == 1 and world > 1:
+            raise ValueError(
+                f"this process is one of WORLD_SIZE={world}, but the accelerator "
+                "runs a single process: on a machine without a GPU, make it with "
+                "Accelerator(cpu=True), which then trains with DDP on gloo."
+            )
+        if (
+            self.device not in ("cpu", "auto")
+            and torch.device(self.device) != acc.device
+        ):
+            raise ValueError(
+                f"device={self.device!r}, but the accelerator places the model on "
+                f"{acc.device}: leave device to the accelerator."
+            )
+        shard = (acc.process_index, acc.num_processes)
+        return acc.device, {
+            "accelerator": acc,
+            "device": None,
+            "iterator_train__shard": shard,
+        }
+
     def _device(self):
         if self.device == "auto":
             return "cuda" if torch.cuda.is_available() else "cpu"
@@ -441,8 +483,14 @@ class _BaseEstimator(BaseEstimator):
     def _build_net(self, X, criterion, n_outputs):
         """Build the module and a fresh, initialised skorch net for the
         validated ``X``; return the module's input."""
-        device = self._device()
+        device, placement = self._placement()
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        if self.accelerator is not None and self.accelerator.num_processes > 1:
+            from accelerate.utils import broadcast_object_list
+
+            # one seed for all processes: the same model, and the same
+            # shuffled order, which the processes share out
+            seed = broadcast_object_list([seed])[0]
         train_split = None
         if self.early_stopping:
             train_split = ValidSplit(
@@ -464,7 +512,8 @@ class _BaseEstimator(BaseEstimator):
             )
         # (skorch's fit is initialize then partial_fit; the dataset needs the
         # initialized module's fields)
-        self.net_ = SparseNet(
+        net = SparseNet if self.accelerator is None else AcceleratedNet
+        self.net_ = net(
             module=module,
             criterion=criterion(reduction="none"),
             optimizer=optimizer,
@@ -479,8 +528,8 @@ class _BaseEstimator(BaseEstimator):
             iterator_train__shuffle=True,
             train_split=train_split,
             callbacks=self._callbacks(),
-            device=device,
             verbose=self.verbose,
+            **placement,
         ).initialize()
         self._built_with = self.get_params(deep=False)
         # the fit's random streams (CPU, and device), carried on between calls
@@ -501,7 +550,7 @@ class _BaseEstimator(BaseEstimator):
         cpu.set_state(self._streams[0])
         on_device = None
         if self._streams[1] is not None:
-            on_device = torch.Generator(net.device)
+            on_device = torch.Generator(net.compute_device)
             on_device.set_state(self._streams[1])
         with fit_stream(cpu, on_device):
             try:

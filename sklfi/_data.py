@@ -308,18 +308,28 @@ class BatchIterator:
         A Subset comes from skorch's validation split.
     batch_size : int
     shuffle : bool, default=False
+    shard : (rank, n_processes) or None, default=None
+        Data-parallel training: a shuffled pass yields only this process's
+        share of the rows, every ``n_processes``-th row of the shuffled order
+        from ``rank`` on (the order is the same in every process, since the
+        fit's seed is). When the rows do not divide evenly, the first rows of
+        the order are taken again (as torch's ``DistributedSampler`` does), so
+        that every process takes the same number of steps.
     """
 
-    def __init__(self, dataset, batch_size, shuffle=False):
+    def __init__(self, dataset, batch_size, shuffle=False, shard=None):
         if isinstance(dataset, Subset):
             self.dataset, self.rows = dataset.dataset, np.asarray(dataset.indices)
         else:
             self.dataset, self.rows = dataset, np.arange(len(dataset))
         self.batch_size = batch_size
         self.shuffle = shuffle
+        self.shard = shard if shuffle else None
 
     def __len__(self):
         n, size = len(self.rows), self.batch_size
+        if self.shard is not None:
+            n = -(-n // self.shard[1])
         return -(-n // size) - (self.shuffle and n > 1 and n % size == 1)
 
     def __iter__(self):
@@ -328,6 +338,10 @@ class BatchIterator:
             yield from self.dataset.batches(rows, size)
             return
         rows = rows[torch.randperm(len(rows), generator=cpu_generator()).numpy()]
+        if self.shard is not None:
+            rank, n_processes = self.shard
+            rows = np.resize(rows, -(-len(rows) // n_processes) * n_processes)
+            rows = rows[rank::n_processes]
         split = len(rows) - (size + 1 if len(rows) > 1 and len(rows) % size == 1 else 0)
         yield from self.dataset.batches(rows[:split], size)
         if split < len(rows):  # the last row, with the batch before it

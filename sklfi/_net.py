@@ -5,17 +5,20 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
+import warnings
 
 import numpy as np
 import scipy.sparse as sp
 import torch
 from skorch import NeuralNet
+from skorch.exceptions import DeviceWarning
+from skorch.hf import AccelerateMixin  # (imports no Hugging Face library)
 from skorch.utils import is_dataset, to_device, to_tensor
 
 from ._data import CSRDataset
 from .nn import FieldEmbedding
 
-__all__ = ["Interrupted", "SparseNet"]
+__all__ = ["AcceleratedNet", "Interrupted", "SparseNet"]
 
 
 class Interrupted(Exception):
@@ -116,11 +119,17 @@ class SparseNet(NeuralNet):
             X.sum_duplicates()
         return CSRDataset(X, y, sample_weight, *self.batch_fields)
 
+    @property
+    def compute_device(self):
+        """Where batches go: ``device`` (the accelerator's device when one
+        places the model)."""
+        return self.device
+
     def infer(self, x, **fit_params):
-        return self.module_(x.to(self.device))
+        return self.module_(x.to(self.compute_device))
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
-        loss = self.criterion_(y_pred, to_tensor(y_true, device=self.device))
+        loss = self.criterion_(y_pred, to_tensor(y_true, device=self.compute_device))
         if loss.dim() > 1:
             loss = loss.mean(1)
         weight = getattr(X, "sample_weight", None)
@@ -136,7 +145,7 @@ class SparseNet(NeuralNet):
         self.module_.train(training)
         size = self.batch_size
         for batch, _ in self.get_dataset(X).batches(None, size):
-            yield batch.padded(size).to(self.device), batch.n_rows
+            yield batch.padded(size).to(self.compute_device), batch.n_rows
 
     def forward(self, X, training=False, device="cpu"):
         # forward_iter's outputs, with the grad mode set once for all
@@ -149,3 +158,81 @@ class SparseNet(NeuralNet):
             with torch.set_grad_enabled(training):
                 out = self.module_(batch)[:n_rows]
             yield to_device(out, device)
+
+
+class AcceleratedNet(AccelerateMixin, SparseNet):
+    """:class:`SparseNet` with skorch's ``AccelerateMixin``: Hugging Face
+    Accelerate places the model and, launched in several processes
+    (``torchrun``, ``accelerate launch``), trains it with PyTorch's
+    DistributedDataParallel.
+
+    Each process trains on its shard of every shuffled pass (the estimator
+    passes ``iterator_train__shard``) and DDP averages the gradients;
+    validation and prediction run the whole data in every process, so that
+    every process takes the same early-stopping decisions and predicts
+    every row it is given. The module is wrapped for each training call and
+    unwrapped after it, once the callbacks (early stopping's best weights)
+    are done with it.
+    """
+
+    @property
+    def compute_device(self):
+        return self.accelerator.device
+
+    def _initialize_callbacks(self):
+        if self.callbacks__print_log__sink == "auto":
+            # the main process prints, and only when verbose (the mixin's
+            # sink, not being print, would print at verbose=0 too)
+            self.callbacks__print_log__sink = self._print
+        return super()._initialize_callbacks()
+
+    def _print(self, *args, **kwargs):
+        if self.verbose:
+            self.accelerator.print(*args, **kwargs)
+
+    def _initialize_accelerator(self):
+        if self._wrapped_with_accelerator:
+            return self
+        # the loss has no parameters, and DDP refuses a module without any:
+        # only the model and the optimizer are prepared. The model's DDP
+        # wrapper is made once and kept for the next calls (a new one for
+        # every partial_fit would synchronise the weights again and keep its
+        # gradient buckets in the accelerator's list, for every chunk)
+        wrapped = getattr(self, "_wrapped_module", None)
+        if (
+            wrapped is None
+            or self.accelerator.unwrap_model(wrapped) is not self.module_
+        ):
+            wrapped = self.accelerator.prepare(self.module_)
+        self.module_ = wrapped
+        # (set past skorch, which would register the wrapper as a module)
+        object.__setattr__(self, "_wrapped_module", wrapped)
+        if not hasattr(self.optimizer_, "optimizer"):  # (prepared once)
+            self.optimizer_ = self.accelerator.prepare(self.optimizer_)
+        self._wrapped_with_accelerator = True
+        return self
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state.pop("_wrapped_module", None)  # (holds the process group)
+        return state
+
+    def __setstate__(self, state):
+        with warnings.catch_warnings():  # (no device: the accelerator has it)
+            warnings.simplefilter("ignore", DeviceWarning)
+            super().__setstate__(state)
+
+    def get_iterator(self, dataset, training=False):
+        # the batches are sharded by BatchIterator, not by accelerate
+        return SparseNet.get_iterator(self, dataset, training=training)
+
+    def partial_fit(self, X, y=None, classes=None, **fit_params):
+        # (fit is initialize, which wraps, then partial_fit)
+        self._initialize_accelerator()
+        try:
+            return super().partial_fit(X, y, classes, **fit_params)
+        finally:  # after on_train_end: early stopping's best weights are in
+            self._unwrap_accelerator()
+
+    def on_train_end(self, net, X=None, y=None, **kwargs):
+        self.accelerator.wait_for_everyone()

@@ -7,6 +7,9 @@ from hypothesis import settings
 # Tests run on 2 CPU cores in CI; more threads only add contention.
 torch.set_num_threads(min(2, torch.get_num_threads()))
 
+# A script that torchrun runs (test_distributed.py), not a test module.
+collect_ignore = ["ddp_worker.py"]
+
 # The fuzz tests draw the same examples in every run (a CI failure can be
 # replayed); HYPOTHESIS_PROFILE=explore searches new ones.
 settings.register_profile("default", max_examples=25, derandomize=True, print_blob=True)

@@ -30,6 +30,7 @@ INVALID = {
     "callbacks": ["x", [3], [("timer", dict)], ("a", EpochTimer())],
     "random_state": ["seed", 1.5],
     "device": ["gpu", 3],
+    "accelerator": ["cpu", object()],
     "verbose": [-1, "loud"],
     "hidden_layer_sizes": SIZES,
     "bottom_layer_sizes": SIZES,

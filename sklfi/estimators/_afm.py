@@ -97,6 +97,7 @@ class _AFM(_BaseEstimator):
         callbacks=None,
         random_state=None,
         device="cpu",
+        accelerator=None,
         verbose=0,
     ):
         store_params(self, locals())

@@ -85,6 +85,7 @@ class _DeepFM(_BaseEstimator):
         callbacks=None,
         random_state=None,
         device="cpu",
+        accelerator=None,
         verbose=0,
     ):
         store_params(self, locals())

@@ -109,6 +109,7 @@ class _DLRM(_BaseEstimator):
         callbacks=None,
         random_state=None,
         device="cpu",
+        accelerator=None,
         verbose=0,
     ):
         store_params(self, locals())

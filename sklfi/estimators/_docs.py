@@ -45,7 +45,8 @@ default="{optimizer}"
         is next updated, for every step it missed), so that a step costs
         about the same with millions of columns as with thousands.
         ``"auto"``: when the table holds 2**22 values or more (smaller
-        tables train a little faster with dense updates). See the "Large
+        tables train a little faster with dense updates), except under DDP
+        on NCCL, which cannot all-reduce sparse gradients. See the "Large
         data" page of the documentation.
     warm_start : bool, default={warm_start}
         When fitted already, ``fit`` continues training the model it has (its
@@ -60,6 +61,15 @@ default="{optimizer}"
     device : str, default="{device}"
         Torch device to train and predict on (``"cpu"``, ``"cuda"``,
         ``"cuda:1"``...); ``"auto"`` picks CUDA when available.
+    accelerator : accelerate.Accelerator, default=None
+        Train through Hugging Face Accelerate, which places the model. In a
+        script launched as several processes (``torchrun --nproc_per_node
+        N``, ``accelerate launch``), every process calls ``fit`` or
+        ``partial_fit`` with the same data and trains on its own shard of
+        every pass, with DistributedDataParallel averaging the gradients
+        (on a machine without GPU, ``Accelerator(cpu=True)``: gloo); all
+        processes end with the same model, and predict on every process.
+        See the "Scaling out" page of the documentation.
     verbose : int, default={verbose}
         1 prints a table of losses and times per epoch."""
 

@@ -77,6 +77,7 @@ class _FFM(_BaseEstimator):
         callbacks=None,
         random_state=None,
         device="cpu",
+        accelerator=None,
         verbose=0,
     ):
         store_params(self, locals())

@@ -86,6 +86,7 @@ class _NFM(_BaseEstimator):
         callbacks=None,
         random_state=None,
         device="cpu",
+        accelerator=None,
         verbose=0,
     ):
         store_params(self, locals())

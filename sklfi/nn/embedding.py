@@ -51,7 +51,16 @@ class Embedded:
     pairs: Tensor | None = None
 
 
-class FeatureEmbedding(nn.Module):
+class _Intercept(nn.Module):
+    """A bias in a module of its own: DDP takes every parameter of a module
+    that is a sparse ``nn.Embedding`` for one with a sparse gradient."""
+
+    def __init__(self, n_outputs: int):
+        super().__init__()
+        self.bias = nn.Parameter(torch.zeros(n_outputs))
+
+
+class FeatureEmbedding(nn.Embedding):
     """A latent vector ``v_i`` and a linear model: the inputs of FM and NFM.
 
     ``forward`` gives the linear term and the pair vector
@@ -72,6 +81,13 @@ class FeatureEmbedding(nn.Module):
         Give the table a sparse gradient, holding only the rows of the batch,
         for an optimizer that updates only those (:class:`LazyAdamW`): the
         cost of a step then does not grow with the number of columns.
+
+    Notes
+    -----
+    The class is an :class:`torch.nn.Embedding` (with its own table layout
+    and forward) for PyTorch's DistributedDataParallel, which expects sparse
+    gradients only from the parameters of an ``nn.Embedding`` whose
+    ``sparse`` is true; the bias is in a child module.
     """
 
     def __init__(
@@ -82,14 +98,22 @@ class FeatureEmbedding(nn.Module):
         init_std: float = 0.01,
         sparse: bool = False,
     ):
-        super().__init__()
-        self.embedding_dim, self.n_outputs = embedding_dim, n_outputs
-        self.sparse = sparse
+        nn.Module.__init__(self)  # (not nn.Embedding's: the table is ours)
+        self.num_embeddings, self.embedding_dim = n_features, embedding_dim
+        self.n_outputs, self.sparse = n_outputs, sparse
+        self.padding_idx = self.max_norm = None  # (read by nn.Embedding's repr)
+        self.norm_type, self.scale_grad_by_freq = 2.0, False
         self._width = embedding_dim  # of the vectors in a row of the table
         weight = torch.zeros(n_features, embedding_dim + n_outputs)
         nn.init.normal_(weight[:, :embedding_dim], std=init_std)
         self.weight = nn.Parameter(weight)
-        self.bias = nn.Parameter(torch.zeros(n_outputs))
+        # (none without a linear term: DDP refuses a parameter with no grad)
+        self.intercept = _Intercept(n_outputs) if n_outputs else None
+
+    @property
+    def bias(self) -> nn.Parameter | None:
+        """The linear term's bias, ``(K,)`` (``None`` when ``K`` is 0)."""
+        return None if self.intercept is None else self.intercept.bias
 
     def _split(self, t: Tensor) -> tuple[Tensor, Tensor | None]:
         """Vectors and linear parts of the last dimension of ``t`` (views)."""
