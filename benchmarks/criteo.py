@@ -323,10 +323,12 @@ def plot(results, path):
     table["columns"] = 39 * 2.0 ** table["bits"]
     fig, axes = plt.subplots(2, 2, figsize=(10, 7), sharex="col")
     stream = table[table["library"] == "sklfi stream"]
+    color = dict(zip(sorted(stream["model"].unique()), plt.cm.tab10.colors))
     by_columns = stream[stream["rows"] == stream["rows"].min()]
     for model, rows in by_columns.groupby("model"):
-        axes[0, 0].plot(rows["columns"], rows["rows_per_s"], "o-", label=model)
-        axes[1, 0].plot(rows["columns"], rows["peak_rss_gb"], "o-", label=model)
+        style = dict(color=color[model], label=model)
+        axes[0, 0].plot(rows["columns"], rows["rows_per_s"], "o-", **style)
+        axes[1, 0].plot(rows["columns"], rows["peak_rss_gb"], "o-", **style)
     for library in ("pytorch-fm", "deepctr-torch"):
         peer = table[table["library"] == library]
         for _, rows in peer.groupby("model"):
@@ -336,16 +338,19 @@ def plot(results, path):
     by_rows = stream[stream["bits"] == bits]
     for model, rows in by_rows.groupby("model"):
         if rows["rows"].nunique() > 1:
-            axes[0, 1].plot(rows["rows"], rows["rows_per_s"], "o-", label=model)
-            axes[1, 1].plot(rows["rows"], rows["peak_rss_gb"], "o-", label=model)
+            style = dict(color=color[model], label=model)
+            axes[0, 1].plot(rows["rows"], rows["rows_per_s"], "o-", **style)
+            axes[1, 1].plot(rows["rows"], rows["peak_rss_gb"], "o-", **style)
     axes[0, 0].set(xscale="log", yscale="log", ylabel="train rows/s",
                    title="against columns (streamed, one pass)")  # fmt: skip
     axes[1, 0].set(xscale="log", ylabel="peak RSS (GB)", xlabel="hashed columns")
-    axes[0, 1].set(xscale="log", title=f"against rows (2**{bits} columns a field)")
+    axes[0, 1].set(xscale="log", ylim=(0, None),
+                   title=f"against rows (2**{bits} columns a field)")  # fmt: skip
     axes[1, 1].set(xscale="log", ylabel="peak RSS (GB)", xlabel="rows streamed",
-                   ylim=(0, None))  # fmt: skip
-    axes[0, 0].legend(fontsize=7)
-    axes[0, 1].legend(fontsize=7)
+                   ylim=(0, 1.25 * by_rows["peak_rss_gb"].max()))  # fmt: skip
+    axes[1, 0].legend(*axes[0, 0].get_legend_handles_labels(), fontsize=7,
+                      loc="upper left")  # fmt: skip
+    axes[1, 1].legend(fontsize=7, loc="lower right")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     print(f"wrote {path}")
