@@ -405,7 +405,9 @@ class _BaseEstimator(BaseEstimator):
         target's scale from the first call's ``y``. A call that raises while
         training keeps what its finished batches learnt (a first call that
         raises leaves the estimator unfitted). Early stopping, which needs a
-        whole data set to hold rows out of, is not available.
+        whole data set to hold rows out of, is not available. With an
+        ``accelerator`` in several processes, every process passes the same
+        chunk and trains on its share of it, as in ``fit``.
 
         Parameters
         ----------

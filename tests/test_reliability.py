@@ -108,7 +108,16 @@ def test_diverged_training_raises_and_names_the_cause(planted):
         model.predict(X)
 
 
-def test_ctrl_c_interrupts_the_fit_and_keeps_the_previous_model(planted):
+@pytest.fixture
+def interactive():
+    """Python's own SIGINT handler, as in a terminal (a job started in the
+    background, a CI runner's maybe, has SIGINT ignored)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+def test_ctrl_c_interrupts_the_fit_and_keeps_the_previous_model(planted, interactive):
     X, y = planted
     model = FFMClassifier(max_epochs=2, random_state=0).fit(X, y)
     before = state(model)
