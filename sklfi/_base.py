@@ -294,9 +294,9 @@ class _BaseEstimator(BaseEstimator):
                 "runs a single process: on a machine without a GPU, make it with "
                 "Accelerator(cpu=True), which then trains with DDP on gloo."
             )
-        if (
-            self.device not in ("cpu", "auto")
-            and torch.device(self.device) != acc.device
+        asked = None if self.device in ("cpu", "auto") else torch.device(self.device)
+        if asked is not None and (
+            asked.type != acc.device.type or asked.index not in (None, acc.device.index)
         ):
             raise ValueError(
                 f"device={self.device!r}, but the accelerator places the model on "

@@ -14,6 +14,7 @@ from skorch import NeuralNet
 from skorch.exceptions import DeviceWarning
 from skorch.hf import AccelerateMixin  # (imports no Hugging Face library)
 from skorch.utils import is_dataset, to_device, to_tensor
+from torch.nn.parallel import DistributedDataParallel as DDP
 
 from ._data import CSRDataset
 from .nn import FieldEmbedding
@@ -99,7 +100,7 @@ class SparseNet(NeuralNet):
         epoch = self.history[-1]
         for name in ("train_loss", "valid_loss"):
             losses = [b[name] for b in epoch["batches"] if name in b]
-            if not np.all(np.isfinite(losses)):
+            if not np.all(np.isfinite(losses)) or not np.isfinite(epoch.get(name, 0.0)):
                 lr = self.optimizer_.param_groups[0]["lr"]
                 raise ValueError(
                     f"training diverged: the {name.replace('_', ' ')} of epoch "
@@ -177,7 +178,9 @@ class AcceleratedNet(AccelerateMixin, SparseNet):
 
     @property
     def compute_device(self):
-        return self.accelerator.device
+        # where the module is: the accelerator's device while it trains, the
+        # CPU when unpickled without one (skorch loads it there)
+        return next(self.module_.parameters()).device
 
     def _initialize_callbacks(self):
         if self.callbacks__print_log__sink == "auto":
@@ -203,6 +206,11 @@ class AcceleratedNet(AccelerateMixin, SparseNet):
             wrapped is None
             or self.accelerator.unwrap_model(wrapped) is not self.module_
         ):
+            # the integer buffers (field indices, millions of entries) are
+            # constants: DDP need not broadcast them before every step
+            constants = [n for n, b in self.module_.named_buffers()
+                         if not b.is_floating_point()]  # fmt: skip
+            DDP._set_params_and_buffers_to_ignore_for_model(self.module_, constants)
             wrapped = self.accelerator.prepare(self.module_)
         self.module_ = wrapped
         # (set past skorch, which would register the wrapper as a module)
@@ -228,11 +236,43 @@ class AcceleratedNet(AccelerateMixin, SparseNet):
 
     def partial_fit(self, X, y=None, classes=None, **fit_params):
         # (fit is initialize, which wraps, then partial_fit)
+        counts = self.accelerator.gather(
+            torch.tensor([len(X)], device=self.compute_device)
+        )
+        if len(set(counts.tolist())) > 1:  # (every process sees the counts)
+            raise ValueError(
+                f"the processes were given {counts.tolist()} rows: with an "
+                "accelerator, every process passes the same data (each trains on "
+                "its share of it), or their steps would not match."
+            )
         self._initialize_accelerator()
         try:
             return super().partial_fit(X, y, classes, **fit_params)
         finally:  # after on_train_end: early stopping's best weights are in
+            self._broadcast_buffers()
             self._unwrap_accelerator()
+
+    def _broadcast_buffers(self):
+        """Process 0's float buffers (batch norm's running statistics) to all:
+        DDP syncs them before a training forward only, so the last steps of
+        a call leave each process with its own."""
+        if self.accelerator.num_processes > 1 and torch.distributed.is_initialized():
+            for buffer in self.module_.buffers():
+                if buffer.is_floating_point():
+                    torch.distributed.broadcast(buffer, 0)
+
+    def on_epoch_end(self, net, **kwargs):
+        # a process whose shard diverged alone would stop alone and leave the
+        # others waiting: the processes decide together, on the mean of
+        # their losses (callbacks reading train_loss see each process's own;
+        # valid_loss is the same everywhere)
+        if self.accelerator.num_processes > 1:
+            losses = [b["train_loss"] for b in self.history[-1, "batches"]
+                      if "train_loss" in b]  # fmt: skip
+            local = torch.tensor([float(np.mean(losses))], device=self.compute_device)
+            if not torch.isfinite(self.accelerator.reduce(local, "mean")).all():
+                self.history.record("train_loss", float("nan"))
+        super().on_epoch_end(net, **kwargs)
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
         self.accelerator.wait_for_everyone()

@@ -73,7 +73,19 @@ def main(out, names=None):
                                   early_stopping=True, n_iter_no_change=2,
                                   random_state=0, accelerator=accelerator)  # fmt: skip
     result["early_stopping/n_iter"] = np.array(est.fit(X, y).n_iter_)
-    np.savez(Path(out) / f"rank{accelerator.process_index}.npz", **result)
+    # batch norm: the running statistics end the same in every process
+    est = MODELS["deepfm"].classifier(fields=fields, batch_size=64, max_epochs=1,
+                                      batch_norm=True, random_state=0,
+                                      accelerator=accelerator)  # fmt: skip
+    for key, value in est.fit(X, y).net_.module_.state_dict().items():
+        result[f"batch_norm/{key}"] = value.numpy()
+    # chunks of different sizes are refused in every process (not a hang)
+    rank = accelerator.process_index
+    try:
+        est.partial_fit(X[: 100 + rank], y[: 100 + rank])
+    except ValueError as exc:
+        result["uneven"] = np.array(str(exc))
+    np.savez(Path(out) / f"rank{rank}.npz", **result)
 
 
 if __name__ == "__main__":

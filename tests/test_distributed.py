@@ -70,6 +70,19 @@ def test_ranks_train_on_disjoint_shards(ranks, name):
     assert not set(seen[0]) & set(seen[1])
 
 
+def test_batch_norm_statistics_end_the_same(ranks):
+    first, second = ranks
+    keys = [k for k in first if k.startswith("batch_norm/")]
+    assert any("running_mean" in k for k in keys)
+    for key in keys:
+        np.testing.assert_array_equal(first[key], second[key], err_msg=key)
+
+
+def test_chunks_of_different_sizes_are_refused_everywhere(ranks):
+    for rank in ranks:
+        assert "every process passes the same data" in str(rank["uneven"])
+
+
 def test_same_early_stopping_decision(ranks):
     assert ranks[0]["early_stopping/n_iter"] == ranks[1]["early_stopping/n_iter"]
     assert ranks[0]["early_stopping/n_iter"] < 30

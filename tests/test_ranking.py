@@ -101,3 +101,105 @@ def test_score_candidates_shares_rows_between_models(events):
     np.testing.assert_array_equal(both[1][:, 0], one[1])
     np.testing.assert_array_equal(both[1][:, 1], -one[1])
     np.testing.assert_array_equal(both[2], one[2])
+
+
+# -- full ranking and the baselines -------------------------------------------
+def naive_ranks(scores, test, items, exclude):
+    ranks = []
+    for row, (user, item) in enumerate(zip(test.user_id, test.item_id)):
+        seen = set(exclude.item_id[exclude.user_id == user]) - {item}
+        own = scores[row][list(items).index(item)]
+        others = [s for s, m in zip(scores[row], items) if m not in seen and m != item]
+        greater = sum(s > own for s in others)
+        ties = sum(s == own for s in others)
+        ranks.append(1 + greater + ties / 2)
+    return np.array(ranks)
+
+
+def test_full_ranks_against_a_naive_count():
+    from sklfi.ranking import full_ranks
+
+    rng = np.random.default_rng(0)
+    items = np.array([30, 10, 20, 50, 40])  # (any order)
+    test = pd.DataFrame({"user_id": [1, 2, 3, 1], "item_id": [20, 50, 10, 30]})
+    train = pd.DataFrame({"user_id": [1, 1, 2, 3, 3], "item_id": [10, 30, 20, 40, 10]})
+    scores = rng.integers(0, 3, (4, 5)).astype(float)  # many ties
+    np.testing.assert_array_equal(
+        full_ranks(scores, test, items, exclude=train),
+        naive_ranks(scores, test, items, train),
+    )
+    np.testing.assert_array_equal(
+        full_ranks(scores, test, items), naive_ranks(scores, test, items, train[:0])
+    )
+    with pytest.raises(ValueError, match="shape"):
+        full_ranks(scores[:, :4], test, items)
+    with pytest.raises(ValueError, match="not among items"):
+        full_ranks(scores, test.assign(item_id=[20, 50, 10, 99]), items)
+    with pytest.raises(ValueError, match="NaN"):
+        full_ranks(np.where(scores > 1, np.nan, scores), test, items)
+
+
+def test_ranking_metrics():
+    from sklfi.ranking import ranking_metrics
+
+    table = ranking_metrics([1, 2, 20, 4], k=3, n_bootstraps=200)
+    value = table["value"]
+    assert value["hr@3"] == 0.5
+    assert value["ndcg@3"] == pytest.approx((1 + 1 / np.log2(3)) / 4)
+    assert value["mrr"] == pytest.approx((1 + 1 / 2 + 1 / 20 + 1 / 4) / 4)
+    assert value["mean_rank"] == 6.75 and value["median_rank"] == 3.0
+    assert np.all(table["low"] <= value) and np.all(value <= table["high"])
+    assert list(ranking_metrics([3.0], n_bootstraps=0).columns) == ["value"]
+    with pytest.raises(ValueError, match="ranks"):
+        ranking_metrics([0.5, 2])
+
+
+def test_baselines_on_a_toy_history():
+    from sklfi.ranking import EASE, ItemKNN, MostPopular
+
+    events = pd.DataFrame({"user_id": [1, 1, 2, 2, 3, 3, 3],
+                           "item_id": [7, 8, 7, 8, 7, 9, 9],
+                           "timestamp": range(7)})  # fmt: skip
+    items = [7, 8, 9, 10]
+    popular = MostPopular().fit(events, items)
+    np.testing.assert_array_equal(popular.score([1, 99]), [[3, 2, 1, 0]] * 2)
+    knn = ItemKNN().fit(events, items)
+    np.testing.assert_allclose(knn.similarity_, knn.similarity_.T)
+    assert np.all(np.diag(knn.similarity_) == 0)
+    # 8 was always watched with 7: a user of 7 alone gets 8 before 9 and 10
+    assert list(np.argsort(-knn.score([3])[0])[:1]) == [1]
+    ease = EASE(l2=2.0).fit(events, items)
+    X = ease.watched_.toarray()
+    gram = X.T @ X + 2.0 * np.eye(4)
+    # the closed form: zero diagonal, and (X'X + l2 I) B - X'X diagonal
+    residual = gram @ ease.weights_ - X.T @ X
+    assert np.all(np.diag(ease.weights_) == 0)
+    np.testing.assert_allclose(residual - np.diag(np.diag(residual)), 0, atol=1e-10)
+    np.testing.assert_array_equal(ease.score([99]), np.zeros((1, 4)))  # no history
+    with pytest.raises(ValueError, match="l2"):
+        EASE(l2=0).fit(events)
+    with pytest.raises(ValueError, match="not among items"):
+        MostPopular().fit(events, [7, 8])
+
+
+def test_baselines_on_movielens_reach_the_reference(movielens):
+    """The standard protocol (each user's last rating held out, every movie
+    ranked, earlier movies excluded) gives the reference floor."""
+    from sklfi.ranking import EASE, ItemKNN, MostPopular, full_ranks, ranking_metrics
+
+    train, test = leave_last_out(movielens.ratings)
+    items = movielens["items"].item_id
+    found = {}
+    for baseline in (MostPopular(), ItemKNN(), EASE(l2=400)):
+        scores = baseline.fit(train, items).score(test.user_id)
+        ranks = full_ranks(scores, test, baseline.items_, exclude=train)
+        found[type(baseline).__name__] = ranking_metrics(ranks, n_bootstraps=0)["value"]
+    assert found["MostPopular"]["hr@10"] == pytest.approx(0.086, abs=0.001)
+    assert found["MostPopular"]["ndcg@10"] == pytest.approx(0.044, abs=0.001)
+    assert found["MostPopular"]["mean_rank"] == pytest.approx(318, abs=1)
+    assert found["ItemKNN"]["hr@10"] == pytest.approx(0.109, abs=0.001)
+    assert 0.139 <= found["EASE"]["hr@10"] <= 0.149
+    assert found["EASE"]["mean_rank"] < found["ItemKNN"]["mean_rank"]
+    seen_in = MostPopular().fit(train, items).score(test.user_id)
+    hr = ranking_metrics(full_ranks(seen_in, test, items), n_bootstraps=0)["value"]
+    assert hr["hr@10"] == pytest.approx(0.050, abs=0.001)  # seen movies left in

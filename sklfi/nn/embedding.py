@@ -104,11 +104,26 @@ class FeatureEmbedding(nn.Embedding):
         self.padding_idx = self.max_norm = None  # (read by nn.Embedding's repr)
         self.norm_type, self.scale_grad_by_freq = 2.0, False
         self._width = embedding_dim  # of the vectors in a row of the table
-        weight = torch.zeros(n_features, embedding_dim + n_outputs)
-        nn.init.normal_(weight[:, :embedding_dim], std=init_std)
-        self.weight = nn.Parameter(weight)
+        self.init_std = init_std
+        self.weight = nn.Parameter(torch.empty(n_features, embedding_dim + n_outputs))
         # (none without a linear term: DDP refuses a parameter with no grad)
         self.intercept = _Intercept(n_outputs) if n_outputs else None
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Vectors drawn from N(0, init_std**2); linear weights and bias 0
+        (in place of ``nn.Embedding``'s N(0, 1) over the whole table)."""
+        with torch.no_grad():
+            self.weight.zero_()
+            nn.init.normal_(self.weight[:, : self._width], std=self.init_std)
+            if self.intercept is not None:
+                self.intercept.bias.zero_()
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # parameters saved before the bias had its own module
+        if prefix + "bias" in state_dict:
+            state_dict[prefix + "intercept.bias"] = state_dict.pop(prefix + "bias")
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     @property
     def bias(self) -> nn.Parameter | None:

@@ -192,3 +192,29 @@ def test_segment_sum_values_and_gradients(lookup):
     assert torch.autograd.gradcheck(
         lambda w: segment_sum(w, None, None, idx, val), (v,)
     )
+
+
+def test_tables_are_embeddings_to_ddp_with_their_own_initialisation():
+    import torch
+    from torch import nn
+
+    from sklfi.nn import FeatureEmbedding, FieldAwareEmbedding
+
+    table = FeatureEmbedding(1000, 4, n_outputs=2, init_std=0.01, sparse=True)
+    # DDP expects sparse gradients from a sparse nn.Embedding's parameters only
+    assert isinstance(table, nn.Embedding) and table.sparse
+    assert [n for n, _ in table.named_parameters()] == ["weight", "intercept.bias"]
+    with torch.no_grad():
+        table.weight.fill_(5.0)
+    table.reset_parameters()  # its own, not nn.Embedding's N(0, 1)
+    vectors, linear = table.weight[:, :4], table.weight[:, 4:]
+    assert 0.005 < vectors.std().item() < 0.02
+    assert torch.all(linear == 0) and torch.all(table.bias == 0)
+    # parameters saved when the bias was the module's own load
+    old = {"weight": torch.ones(1000, 6), "bias": torch.full((2,), 3.0)}
+    table.load_state_dict(old)
+    assert torch.all(table.bias == 3.0)
+    assert FeatureEmbedding(10, 4, n_outputs=0).bias is None  # no linear term
+    ffm = FieldAwareEmbedding(torch.tensor([0, 0, 1]), 2, 3)
+    ffm.reset_parameters()
+    assert ffm.weight[:, :6].abs().sum() > 0 and torch.all(ffm.weight[:, 6:] == 0)
