@@ -514,6 +514,8 @@ class _BaseEstimator(BaseEstimator):
             )
         # (skorch's fit is initialize then partial_fit; the dataset needs the
         # initialized module's fields)
+        if isinstance(getattr(self, "net_", None), AcceleratedNet):
+            self.net_.release()  # (a refit: the accelerator forgets the old one)
         net = SparseNet if self.accelerator is None else AcceleratedNet
         self.net_ = net(
             module=module,

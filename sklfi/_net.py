@@ -220,6 +220,22 @@ class AcceleratedNet(AccelerateMixin, SparseNet):
         self._wrapped_with_accelerator = True
         return self
 
+    def release(self):
+        """Take this net's model and optimizer out of the accelerator's
+        lists of prepared objects (it keeps every one it prepared: a refit
+        would otherwise keep the old model, and pickle it with the new)."""
+        acc = self.accelerator
+        module = acc.unwrap_model(self.module_)
+        inner = getattr(self.optimizer_, "optimizer", self.optimizer_)
+        models = getattr(acc, "_models", None)
+        if models is not None:
+            models[:] = [m for m in models if acc.unwrap_model(m) is not module]
+        optimizers = getattr(acc, "_optimizers", None)
+        if optimizers is not None:
+            optimizers[:] = [
+                o for o in optimizers if getattr(o, "optimizer", o) is not inner
+            ]
+
     def __getstate__(self):
         state = super().__getstate__()
         state.pop("_wrapped_module", None)  # (holds the process group)

@@ -173,5 +173,8 @@ def test_one_process_accelerator_fits_as_without(small, capsys):
     assert capsys.readouterr().out == ""  # verbose=0 prints nothing
     np.testing.assert_array_equal(est.predict_proba(X), plain.predict_proba(X))
     est.partial_fit(X, y)
+    accelerator = est.accelerator
+    est.fit(X, y)  # a refit: the accelerator keeps the new model only
+    assert len(accelerator._models) == len(accelerator._optimizers) == 1
     again = pickle.loads(pickle.dumps(est))
     np.testing.assert_array_equal(again.predict_proba(X), est.predict_proba(X))
