@@ -18,8 +18,8 @@ own, every field hashed by :class:`~sklfi.preprocessing.FieldHasher` into
 2**17 is 2**22.3, 2**19 is 2**24.3). sklfi streams the training file:
 ``pandas.read_csv`` in chunks, hashing, ``partial_fit``, one pass, with
 rows/s over the whole loop (reading and hashing included) and the peak RSS
-of the process. pytorch-fm and DeepCTR-Torch cannot stream a file, so they
-train in memory on the first ``--peer-rows`` rows (one epoch, Adam, batch
+of the process. pytorch-fm and DeepCTR-Torch do not train on chunks as they
+are read, so they train in memory on the first ``--peer-rows`` rows (one epoch, Adam, batch
 2048, their dense embedding tables), and sklfi trains in memory on the same
 rows for a matched ROC AUC; their rows/s count the whole fit, building the
 model included, as sklfi's ``fit`` does. ``--plot`` draws rows/s and peak memory against
