@@ -19,11 +19,11 @@ own, every field hashed by :class:`~sklfi.preprocessing.FieldHasher` into
 ``pandas.read_csv`` in chunks, hashing, ``partial_fit``, one pass, with
 rows/s over the whole loop (reading and hashing included) and the peak RSS
 of the process. pytorch-fm and DeepCTR-Torch do not train on chunks as they
-are read, so they train in memory on the first ``--peer-rows`` rows (one epoch, Adam, batch
-2048, their dense embedding tables), and sklfi trains in memory on the same
-rows for a matched ROC AUC; their rows/s count the whole fit, building the
-model included, as sklfi's ``fit`` does. ``--plot`` draws rows/s and peak memory against
-columns and rows from the results file. Usage::
+are read, so they train in memory on the first ``--peer-rows`` rows (one
+epoch, Adam, batch 2048, their dense embedding tables), and sklfi trains in
+memory on the same rows for a matched ROC AUC; their rows/s count the whole
+fit, building the model included, as sklfi's ``fit`` does. ``--plot`` draws
+rows/s and peak memory against columns and rows from the results file. Usage::
 
     python benchmarks/criteo.py write /tmp/criteo --rows 20000000
     python benchmarks/criteo.py run /tmp/criteo --models fm,deepfm --bits 15,17,19

@@ -138,7 +138,7 @@ def sample_negatives(events, n_negatives=4, items=None, random_state=None):
 
 
 def score_candidates(
-    model, events, candidates=None, *, features=None, max_rows=200_000
+    model, events, candidates=None, *, features=None, exclude=None, max_rows=200_000
 ):
     """Score every candidate movie for each event, to rank the true one.
 
@@ -163,6 +163,10 @@ def score_candidates(
         Applied to the candidate rows before the model(s), e.g. a fitted
         :class:`~sklfi.preprocessing.MovieLensFeatures` when ``model`` is a
         bare estimator.
+    exclude : DataFrame with ``user_id`` and ``item_id``, default=None
+        Events whose movies are not candidates for their user (the training
+        events: the movies the user watched before, which the standard
+        protocol leaves out of the ranking), except the event's own movie.
     max_rows : int, default=200000
         Rows built and scored at once, to bound memory.
 
@@ -190,6 +194,14 @@ def score_candidates(
         rows = pd.concat([rows, chunk[missing]], ignore_index=True)
         group = np.r_[np.repeat(np.arange(start, start + n), len(candidates)),
                       np.arange(start, start + n)[missing]]  # fmt: skip
+        if exclude is not None:  # drop the movies the user watched before
+            is_own = rows["item_id"].to_numpy() == own[group - start]
+            seen = rows[["user_id", "item_id"]].merge(
+                exclude[["user_id", "item_id"]].drop_duplicates(),
+                how="left", indicator=True,
+            )["_merge"].to_numpy() == "both"  # fmt: skip
+            keep = is_own | ~seen
+            rows, group = rows[keep].reset_index(drop=True), group[keep]
         y_true.append((rows["item_id"].to_numpy() == own[group - start]).astype(int))
         X = rows if features is None else features.transform(rows)
         y_score.append(np.column_stack([_scores(m, X) for m in models]))

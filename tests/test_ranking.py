@@ -77,6 +77,19 @@ def test_score_candidates_ranks_against_every_candidate(events):
     assert hit_rate_at_k(y_true, y_score, groups, k=1) == 0.5
 
 
+def test_score_candidates_leaves_out_the_movies_watched_before(events):
+    y_true, y_score, groups = score_candidates(
+        ItemScore(), events.iloc[[0, 4]], candidates=[10, 11, 12],
+        exclude=events, max_rows=4,
+    )  # fmt: skip
+    # user 1 watched 10, 11, 12 (10 is the event's own movie: it stays);
+    # user 2 watched 10 and 13 (13 is its own): 11, 12 and 13 remain
+    np.testing.assert_array_equal(groups, [0, 1, 1, 1])
+    np.testing.assert_array_equal(y_true, [1, 0, 0, 1])
+    np.testing.assert_array_equal(y_score, [10, 11, 12, 13])
+    assert mean_rank(y_true, y_score, groups) == 1
+
+
 def test_next_item_workflow_beats_random(movielens):
     r = movielens.ratings
     r = r[r.user_id <= 100]
