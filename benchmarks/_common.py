@@ -134,3 +134,35 @@ def metric(task, y_true, pred):
     if task == "rating":
         return root_mean_squared_error(y_true, pred)
     return roc_auc_score(y_true, pred)
+
+
+# -- pytorch-fm, the peer most scripts train beside sklfi -----------------------
+def torchfm_net(model, dims, dim=8, ffm_dim=4, nfm_layers=(64,)):
+    """pytorch-fm's model of the name, over fields of ``dims`` codes, with
+    vectors of ``dim`` (``ffm_dim`` for FFM), no dropout."""
+    np.long = np.int64  # pytorch-fm still uses np.long, removed from numpy
+    from torchfm.model.afm import AttentionalFactorizationMachineModel
+    from torchfm.model.dfm import DeepFactorizationMachineModel
+    from torchfm.model.ffm import FieldAwareFactorizationMachineModel
+    from torchfm.model.fm import FactorizationMachineModel
+    from torchfm.model.nfm import NeuralFactorizationMachineModel
+    from torchfm.model.wd import WideAndDeepModel
+
+    return {
+        "fm": lambda: FactorizationMachineModel(dims, dim),
+        "ffm": lambda: FieldAwareFactorizationMachineModel(dims, ffm_dim),
+        "afm": lambda: AttentionalFactorizationMachineModel(dims, dim, dim, (0, 0)),
+        "nfm": lambda: NeuralFactorizationMachineModel(dims, dim, nfm_layers, (0, 0)),
+        "widedeep": lambda: WideAndDeepModel(dims, dim, (64, 32), 0),
+        "deepfm": lambda: DeepFactorizationMachineModel(dims, dim, (64, 32), 0),
+    }[model]()
+
+
+def torchfm_epoch(net, loader, optimizer, criterion):
+    """One training pass of a pytorch-fm model, as its examples train."""
+    net.train()
+    for fields, target in loader:
+        loss = criterion(net(fields), target)
+        net.zero_grad()
+        loss.backward()
+        optimizer.step()

@@ -57,28 +57,14 @@ def child_sklfi(model, n_rows, n_features, updates="auto"):
 def child_peer(model, n_rows, n_features):
     import numpy as np
     import torch
-
-    np.long = np.int64  # pytorch-fm still uses np.long, removed from numpy
-    from torchfm.model.afm import AttentionalFactorizationMachineModel
-    from torchfm.model.dfm import DeepFactorizationMachineModel
-    from torchfm.model.ffm import FieldAwareFactorizationMachineModel
-    from torchfm.model.fm import FactorizationMachineModel
-    from torchfm.model.nfm import NeuralFactorizationMachineModel
-    from torchfm.model.wd import WideAndDeepModel
+    from _common import torchfm_epoch, torchfm_net
 
     torch.set_num_threads(1)
     X, y = data(n_rows, n_features)
     dims = np.bincount(X.fields, minlength=FIELDS)
     codes = X.tocsr().indices.reshape(-1, FIELDS) - np.r_[0, np.cumsum(dims)[:-1]]
     torch.manual_seed(0)
-    net = {
-        "fm": lambda: FactorizationMachineModel(dims, 8),
-        "ffm": lambda: FieldAwareFactorizationMachineModel(dims, 4),
-        "afm": lambda: AttentionalFactorizationMachineModel(dims, 8, 8, (0, 0)),
-        "nfm": lambda: NeuralFactorizationMachineModel(dims, 8, (64,), (0, 0)),
-        "widedeep": lambda: WideAndDeepModel(dims, 8, (64, 32), 0),
-        "deepfm": lambda: DeepFactorizationMachineModel(dims, 8, (64, 32), 0),
-    }[model]()
+    net = torchfm_net(model, dims)
     dataset = torch.utils.data.TensorDataset(
         torch.from_numpy(codes.astype(np.int64)), torch.tensor(y, dtype=torch.float32)
     )
@@ -87,11 +73,7 @@ def child_peer(model, n_rows, n_features):
     criterion = torch.nn.BCELoss()
     for _ in range(2):
         start = time.perf_counter()
-        for fields, target in loader:
-            loss = criterion(net(fields), target)
-            net.zero_grad()
-            loss.backward()
-            optimizer.step()
+        torchfm_epoch(net, loader, optimizer, criterion)
         seconds = time.perf_counter() - start
     return {"rows_per_s": n_rows / seconds}
 

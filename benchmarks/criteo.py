@@ -201,15 +201,8 @@ def run_sklfi_memory(folder, model, bits, rows):
 
 def run_torchfm(folder, model, bits, rows):
     import torch
+    from _common import torchfm_epoch, torchfm_net
     from sklearn.metrics import roc_auc_score
-
-    np.long = np.int64  # pytorch-fm still uses np.long, removed from numpy
-    from torchfm.model.afm import AttentionalFactorizationMachineModel
-    from torchfm.model.dfm import DeepFactorizationMachineModel
-    from torchfm.model.ffm import FieldAwareFactorizationMachineModel
-    from torchfm.model.fm import FactorizationMachineModel
-    from torchfm.model.nfm import NeuralFactorizationMachineModel
-    from torchfm.model.wd import WideAndDeepModel
 
     torch.set_num_threads(1)
     torch.manual_seed(0)
@@ -217,25 +210,13 @@ def run_torchfm(folder, model, bits, rows):
     (train, width), (test, _) = codes(X), codes(X_test)
     dims = np.full(39, width)
     start = time.perf_counter()  # as sklfi's fit: building the model counts
-    net = {
-        "fm": lambda: FactorizationMachineModel(dims, 8),
-        "ffm": lambda: FieldAwareFactorizationMachineModel(dims, 4),
-        "afm": lambda: AttentionalFactorizationMachineModel(dims, 8, 8, (0, 0)),
-        "nfm": lambda: NeuralFactorizationMachineModel(dims, 8, (64,), (0, 0)),
-        "widedeep": lambda: WideAndDeepModel(dims, 8, (64, 32), 0),
-        "deepfm": lambda: DeepFactorizationMachineModel(dims, 8, (64, 32), 0),
-    }[model]()
+    net = torchfm_net(model, dims)
     dataset = torch.utils.data.TensorDataset(
         torch.from_numpy(train), torch.tensor(y, dtype=torch.float32)
     )
     loader = torch.utils.data.DataLoader(dataset, batch_size=2048, shuffle=True)
     optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
-    criterion = torch.nn.BCELoss()
-    for fields, target in loader:
-        loss = criterion(net(fields), target)
-        net.zero_grad()
-        loss.backward()
-        optimizer.step()
+    torchfm_epoch(net, loader, optimizer, torch.nn.BCELoss())
     seconds = time.perf_counter() - start
     net.eval()
     with torch.no_grad():

@@ -17,7 +17,6 @@ GPUs or more.
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -50,12 +49,6 @@ def child(model, n_rows, epochs, threads, accelerate, gpu=False):
         print(json.dumps({"seconds": seconds, "auc": auc}))
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", default="fm,deepfm")
@@ -79,8 +72,7 @@ def main():
         }
         for name, (nproc, threads, mode) in runs.items():
             cmd = [sys.executable, "-m", "torch.distributed.run",
-                   "--nproc_per_node", str(nproc), "--master_addr", "127.0.0.1",
-                   "--master_port", str(free_port()), __file__,
+                   "--standalone", "--nproc_per_node", str(nproc), __file__,
                    "--rows", str(args.rows), "--epochs", str(args.epochs),
                    *(["--gpu"] if args.gpu else []),
                    "--child", model, str(threads), mode]  # fmt: skip

@@ -29,7 +29,6 @@ import time
 import warnings
 from functools import partial
 
-import numpy as np
 import pandas as pd
 import torch
 from _common import (
@@ -41,6 +40,8 @@ from _common import (
     metric,
     predict_rates,
     scores,
+    torchfm_epoch,
+    torchfm_net,
     with_protocol,
 )
 
@@ -62,24 +63,9 @@ def run_sklfi(model, task, data, epochs, batch, first_genre=False):
 
 # -- pytorch-fm ----------------------------------------------------------------
 def run_torchfm(model, task, data, epochs, batch):
-    np.long = np.int64  # pytorch-fm still uses np.long, removed from numpy
-    from torchfm.model.afm import AttentionalFactorizationMachineModel
-    from torchfm.model.dfm import DeepFactorizationMachineModel
-    from torchfm.model.ffm import FieldAwareFactorizationMachineModel
-    from torchfm.model.fm import FactorizationMachineModel
-    from torchfm.model.nfm import NeuralFactorizationMachineModel
-    from torchfm.model.wd import WideAndDeepModel
-
     _, _, y_train, y_test, codes, dims = data
     torch.manual_seed(0)
-    net = {
-        "fm": lambda: FactorizationMachineModel(dims, 16),
-        "ffm": lambda: FieldAwareFactorizationMachineModel(dims, 16),
-        "afm": lambda: AttentionalFactorizationMachineModel(dims, 16, 16, (0, 0)),
-        "nfm": lambda: NeuralFactorizationMachineModel(dims, 16, (64, 32), (0, 0)),
-        "widedeep": lambda: WideAndDeepModel(dims, 16, (64, 32), 0),
-        "deepfm": lambda: DeepFactorizationMachineModel(dims, 16, (64, 32), 0),
-    }[model]()
+    net = torchfm_net(model, dims, dim=16, ffm_dim=16, nfm_layers=(64, 32))
     scale = (lambda y: (y - 1) / 4) if task == "rating" else (lambda y: y)
     x_train = torch.from_numpy(codes["train"][0])
     target = torch.tensor(scale(y_train), dtype=torch.float32)
@@ -88,13 +74,8 @@ def run_torchfm(model, task, data, epochs, batch):
     loader = torch.utils.data.DataLoader(dataset, batch_size=batch, shuffle=True)
     optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
     criterion = torch.nn.MSELoss() if task == "rating" else torch.nn.BCELoss()
-    net.train()
     for _ in range(epochs):
-        for fields, y in loader:
-            loss = criterion(net(fields), y)
-            net.zero_grad()
-            loss.backward()
-            optimizer.step()
+        torchfm_epoch(net, loader, optimizer, criterion)
     fit_s = time.perf_counter() - start
     net.eval()
     x_test = torch.from_numpy(codes["test"][0])

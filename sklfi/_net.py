@@ -100,7 +100,7 @@ class SparseNet(NeuralNet):
         epoch = self.history[-1]
         for name in ("train_loss", "valid_loss"):
             losses = [b[name] for b in epoch["batches"] if name in b]
-            if not np.all(np.isfinite(losses)) or not np.isfinite(epoch.get(name, 0.0)):
+            if not self._finite(losses):
                 lr = self.optimizer_.param_groups[0]["lr"]
                 raise ValueError(
                     f"training diverged: the {name.replace('_', ' ')} of epoch "
@@ -109,6 +109,10 @@ class SparseNet(NeuralNet):
                     f"({type(self.optimizer_).__name__}), or X holds very large "
                     "values: lower lr, or scale X."
                 )
+
+    def _finite(self, losses) -> bool:
+        """Whether the losses of an epoch are all finite."""
+        return bool(np.all(np.isfinite(losses)))
 
     def get_dataset(self, X, y=None, sample_weight=None):
         if is_dataset(X):
@@ -277,18 +281,15 @@ class AcceleratedNet(AccelerateMixin, SparseNet):
                 if buffer.is_floating_point():
                     torch.distributed.broadcast(buffer, 0)
 
-    def on_epoch_end(self, net, **kwargs):
-        # a process whose shard diverged alone would stop alone and leave the
-        # others waiting: the processes decide together, on the mean of
-        # their losses (callbacks reading train_loss see each process's own;
-        # valid_loss is the same everywhere)
-        if self.accelerator.num_processes > 1:
-            losses = [b["train_loss"] for b in self.history[-1, "batches"]
-                      if "train_loss" in b]  # fmt: skip
-            local = torch.tensor([float(np.mean(losses))], device=self.compute_device)
-            if not torch.isfinite(self.accelerator.reduce(local, "mean")).all():
-                self.history.record("train_loss", float("nan"))
-        super().on_epoch_end(net, **kwargs)
+    def _finite(self, losses) -> bool:
+        # decided by all processes together: one whose shard diverged would
+        # otherwise stop alone and leave the others waiting
+        finite = torch.tensor(
+            [float(super()._finite(losses))], device=self.compute_device
+        )
+        return bool(
+            self.accelerator.reduce(finite, "sum") == self.accelerator.num_processes
+        )
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
         self.accelerator.wait_for_everyone()

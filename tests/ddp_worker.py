@@ -1,5 +1,6 @@
 """One process of the data-parallel tests, launched by ``torchrun``:
-``python -m torch.distributed.run --nproc_per_node 2 ddp_worker.py OUT``.
+``python -m torch.distributed.run --standalone --nproc_per_node 2
+ddp_worker.py OUT``.
 
 Every process fits the same estimators on the same data, with
 ``Accelerator(cpu=True)`` (gloo), and writes to ``OUT/rank{R}.npz`` the
@@ -47,6 +48,17 @@ class Rows(Callback):
             self.seen[-1].extend(idx[(idx >= 0) & (idx < N_ROWS)].tolist())
 
 
+class NaNLoss(Callback):
+    """Record a NaN training loss in one process only."""
+
+    def __init__(self, rank):
+        self.rank = rank
+
+    def on_batch_end(self, net, training=False, **kwargs):
+        if training and net.accelerator.process_index == self.rank:
+            net.history.record_batch("train_loss", float("nan"))
+
+
 def main(out, names=None):
     torch.set_num_threads(1)
     accelerator = Accelerator(cpu=True)
@@ -85,6 +97,14 @@ def main(out, names=None):
         est.partial_fit(X[: 100 + rank], y[: 100 + rank])
     except ValueError as exc:
         result["uneven"] = np.array(str(exc))
+    # a loss that diverges in one process only stops both (no hang)
+    est = MODELS["fm"].classifier(fields=fields, batch_size=64, max_epochs=2,
+                                  callbacks=[NaNLoss(rank=1)],
+                                  accelerator=accelerator)  # fmt: skip
+    try:
+        est.fit(X, y)
+    except ValueError as exc:
+        result["diverged"] = np.array(str(exc))
     np.savez(Path(out) / f"rank{rank}.npz", **result)
 
 

@@ -3,7 +3,7 @@ a gloo process group, DistributedDataParallel through Accelerate."""
 
 import importlib.util
 import os
-import socket
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -28,23 +28,24 @@ def worker():
     return module
 
 
-def free_port():
-    """A port no other process holds (the OS's choice), for the rendezvous."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def ranks(tmp_path_factory):
     out = tmp_path_factory.mktemp("ddp")
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
-           "--master_addr", "127.0.0.1", "--master_port", str(free_port()),
-           str(HERE / "ddp_worker.py"), str(out)]  # fmt: skip
-    # (torchrun ends both processes when one fails, and the timeout ends it)
-    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)
-    assert done.returncode == 0, done.stderr[-3000:]
+    # --standalone: the rendezvous takes a free port of its own choosing
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone",
+           "--nproc_per_node", "2", str(HERE / "ddp_worker.py"), str(out)]  # fmt: skip
+    # a session of its own, so that a timeout ends torchrun and both workers
+    launch = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True,
+                              start_new_session=True)  # fmt: skip
+    try:
+        _, stderr = launch.communicate(timeout=240)
+    finally:
+        if launch.poll() is None:
+            os.killpg(launch.pid, signal.SIGKILL)
+            launch.wait()
+    assert launch.returncode == 0, stderr[-3000:]
     return [dict(np.load(out / f"rank{r}.npz")) for r in range(2)]
 
 
@@ -81,6 +82,11 @@ def test_batch_norm_statistics_end_the_same(ranks):
 def test_chunks_of_different_sizes_are_refused_everywhere(ranks):
     for rank in ranks:
         assert "every process passes the same data" in str(rank["uneven"])
+
+
+def test_a_loss_diverging_in_one_process_stops_both(ranks):
+    for rank in ranks:
+        assert "training diverged" in str(rank["diverged"])
 
 
 def test_same_early_stopping_decision(ranks):
