@@ -73,6 +73,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="folder holding ml-100k/ (default: $SKLFI_DATA or ~/sklfi_data)",
     )
+    cmp.add_argument(
+        "--keep-seen",
+        action="store_true",
+        help="next-item: rank the held-out movie among every movie, those the "
+        "user watched before included (default: excluded, the standard "
+        "protocol)",
+    )
     cmp.add_argument("--random-state", type=int, default=0)
     cmp.add_argument(
         "--threads",
@@ -130,6 +137,7 @@ def main(argv=None) -> int:
             epochs=args.epochs,
             folds=args.folds,
             max_users=args.max_users,
+            exclude_seen=not args.keep_seen,
             data_home=args.data_home,
             random_state=args.random_state,
         )
@@ -142,7 +150,11 @@ def main(argv=None) -> int:
         "display.width", 120, "display.float_format", "{:.4f}".format
     ):
         print()
-        print(results.to_string(index=False))
+        shown = [c for c in results if not c.endswith(("_low", "_high"))]
+        print(results[shown].to_string(index=False))
+    if len(shown) < results.shape[1]:
+        print("\n95% bootstrap intervals over the test users: the CSV's *_low "
+              "and *_high columns")  # fmt: skip
     print(
         f"\nmachine: {platform.machine()}, {torch.get_num_threads()} torch threads, "
         f"torch {torch.__version__}"

@@ -34,8 +34,10 @@ __all__ = [
     "ItemKNN",
     "MostPopular",
     "full_ranks",
+    "item_scores",
     "leave_last_out",
     "ranking_metrics",
+    "recommend",
     "sample_negatives",
     "score_candidates",
 ]
@@ -416,3 +418,128 @@ def ranking_metrics(ranks, k=10, n_bootstraps=1000, confidence=0.95, random_stat
         low, high = np.percentile(metrics(samples), [tail, 100 - tail], axis=1)
         table["low"], table["high"] = low, high
     return table
+
+
+# -- every movie for every query: evaluation and recommendation -----------------
+def candidate_batches(queries, items, features=None, max_rows=200_000):
+    """The rows ``(user, movie, timestamp)`` of every movie of ``items`` for
+    each query, in batches: ``(first query, number of queries, X)``, ``X``
+    transformed by ``features`` when given. The features of a batch are
+    built once, for as many models as score it."""
+    queries = queries[["user_id", "timestamp"]].reset_index(drop=True)
+    items = np.asarray(items)
+    per_batch = max(1, max_rows // max(len(items), 1))
+    for start in range(0, len(queries), per_batch):
+        chunk = queries.iloc[start : start + per_batch]
+        rows = pd.DataFrame({
+            "user_id": np.repeat(chunk["user_id"].to_numpy(), len(items)),
+            "item_id": np.tile(items, len(chunk)),
+            "timestamp": np.repeat(chunk["timestamp"].to_numpy(), len(items)),
+        })  # fmt: skip
+        yield start, len(chunk), rows if features is None else features.transform(rows)
+
+
+def item_scores(model, queries, items, *, features=None, max_rows=200_000):
+    """Score every movie of ``items`` for each query ``(user, timestamp)``.
+
+    Parameters
+    ----------
+    model : fitted estimator or list of fitted estimators
+        Scores rows ``(user_id, item_id, timestamp)`` (a pipeline that
+        starts with :class:`~sklfi.preprocessing.MovieLensFeatures`), or
+        their ``features``, with ``decision_function``, ``predict_proba`` or
+        ``predict``. Several models share the rows, built once.
+    queries : DataFrame with ``user_id`` and ``timestamp``
+        For instance test events: each is scored as of its moment.
+    items : array-like of shape (n_items,)
+    features : fitted transformer, default=None
+        Applied to the rows before the model(s).
+    max_rows : int, default=200000
+        Rows built and scored at once, to bound memory.
+
+    Returns
+    -------
+    scores : ndarray of shape (len(queries), n_items), or a list of them
+        Feed them to :func:`full_ranks`.
+    """
+    models = model if isinstance(model, (list, tuple)) else [model]
+    items = np.asarray(items)
+    scores = [np.empty((len(queries), len(items))) for _ in models]
+    for start, n, X in candidate_batches(queries, items, features, max_rows):
+        for out, m in zip(scores, models):
+            out[start : start + n] = _scores(m, X).reshape(n, len(items))
+    return scores if isinstance(model, (list, tuple)) else scores[0]
+
+
+def _movielens_features(model):
+    """The fitted MovieLensFeatures that starts a pipeline (frozen or not)."""
+    from .preprocessing import MovieLensFeatures
+
+    steps = getattr(model, "steps", [])
+    first = steps[0][1] if steps else None
+    first = getattr(first, "estimator", first)  # (a FrozenEstimator)
+    return first if isinstance(first, MovieLensFeatures) else None
+
+
+def recommend(model, users, k=10, *, exclude_seen=True, items=None, timestamp=None):
+    """The top ``k`` movies for each user, from a fitted next-item model.
+
+    Parameters
+    ----------
+    model : fitted Pipeline
+        Starts with a fitted :class:`~sklfi.preprocessing.MovieLensFeatures`
+        (frozen, as in the next-item workflow) and ends with a classifier
+        trained on watch events and negatives: its features know each
+        user's history.
+    users : array-like of user ids
+    k : int, default=10
+    exclude_seen : bool, default=True
+        Leave out the movies each user watched before ``timestamp``.
+    items : array-like, default=None
+        Candidate movies; ``None`` takes every movie the features know.
+    timestamp : int, default=None
+        Moment of the recommendation: the history is the events before it.
+        ``None`` is after every event the features learnt.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``user_id``, ``rank`` (1 the top), ``item_id`` and
+        ``score``: ``k`` rows per user (fewer when fewer movies are left),
+        in the order of ``users`` then rank.
+
+    Examples
+    --------
+    See :ref:`next-item recommendation <ranking>`: ``recommend(model,
+    [1, 2], k=5)`` lists five unseen movies for users 1 and 2.
+    """
+    features = _movielens_features(model)
+    if features is None:
+        raise TypeError(
+            "recommend needs a fitted Pipeline whose first step is a fitted "
+            "MovieLensFeatures (it knows the users' histories); got "
+            f"{type(model).__name__}."
+        )
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise ValueError(f"k must be a positive integer, got {k!r}.")
+    users = np.asarray(users).reshape(-1)
+    items = features._item_ids.to_numpy() if items is None else np.unique(items)
+    moment = np.iinfo(np.int64).max if timestamp is None else int(timestamp)
+    queries = pd.DataFrame({"user_id": users, "timestamp": np.int64(moment)})
+    scores = item_scores(model, queries, items)
+    if exclude_seen:
+        rows, seen = features._watched(users, queries["timestamp"].to_numpy())
+        cols = np.searchsorted(items, seen)
+        known = cols < len(items)
+        known[known] = items[cols[known]] == seen[known]
+        scores[rows[known], cols[known]] = -np.inf
+    k = min(k, len(items))
+    top = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+    best = np.take_along_axis(scores, top, axis=1)
+    table = pd.DataFrame({
+        "user_id": np.repeat(users, k),
+        "rank": np.tile(np.arange(1, k + 1), len(users)),
+        "item_id": items[top].ravel(),
+        "score": best.ravel(),
+    })  # fmt: skip
+    return table[np.isfinite(table["score"])].reset_index(drop=True)

@@ -3,6 +3,7 @@
 import subprocess
 import sys
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -12,7 +13,7 @@ from sklfi.cli import main
 
 @pytest.mark.parametrize(
     "task, metric",
-    [("rating", "rmse"), ("ctr", "roc_auc"), ("next-item", "mean_rank")],
+    [("rating", "rmse"), ("ctr", "roc_auc"), ("next-item", "hr@10")],
 )
 def test_compare_writes_csv_and_png(tmp_path, movielens, task, metric, capsys):
     code = main(
@@ -33,11 +34,23 @@ def test_compare_writes_csv_and_png(tmp_path, movielens, task, metric, capsys):
     assert code == 0
     stem = "results_" + task.replace("-", "_")
     results = pd.read_csv(tmp_path / f"{stem}.csv")
-    assert list(results.model) == ["FM", "DLRM"]
     assert {metric, "fit_seconds", "predict_rows_per_s"} <= set(results.columns)
     assert (tmp_path / f"{stem}.png").stat().st_size > 1000
     out = capsys.readouterr().out
     assert "[2/2] DLRM" in out and metric in out
+    if task != "next-item":
+        assert list(results.model) == ["FM", "DLRM"]
+        return
+    # the baselines first, then the models; every metric with its interval
+    assert list(results.model) == ["Most popular", "Item-kNN", "EASE", "FM", "DLRM"]
+    assert list(results.kind) == ["baseline"] * 3 + ["model"] * 2
+    assert "fold" not in results
+    for name in ("hr@10", "ndcg@10", "mrr", "mean_rank", "median_rank"):
+        assert np.all(results[f"{name}_low"] <= results[name])
+        assert np.all(results[name] <= results[f"{name}_high"])
+    # each model's own scoring speed, not one shared figure
+    assert results.predict_rows_per_s.nunique() == len(results)
+    assert "epoch" in out  # the epoch table of every fit
 
 
 @pytest.mark.parametrize(

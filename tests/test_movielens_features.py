@@ -28,8 +28,12 @@ def test_all_groups_by_default_in_order(small):
     r, users, items, genres = small
     X = MovieLensFeatures(users, items).fit_transform(r)
     assert isinstance(X, FieldMatrix)
-    assert X.field_names == tuple(GROUPS)
-    assert X.field_kinds == tuple(kind for _, kind in GROUPS.values())
+    # every group but last_item, a next-item feature built when named
+    default = {g: kind for g, (_, kind) in GROUPS.items() if g != "last_item"}
+    assert X.field_names == tuple(default)
+    assert X.field_kinds == tuple(default.values())
+    named = MovieLensFeatures(users, items, groups=list(GROUPS)).fit_transform(r)
+    assert named.field_names == tuple(GROUPS)
     assert X.shape[0] == len(r)
     assert block(X, "user_genre_share").shape[1] == len(genres) == 19
     names = MovieLensFeatures(users, items).fit(r).get_feature_names_out()

@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.frozen import FrozenEstimator
 from sklearn.pipeline import make_pipeline
 
@@ -216,3 +217,154 @@ def test_baselines_on_movielens_reach_the_reference(movielens):
     seen_in = MostPopular().fit(train, items).score(test.user_id)
     hr = ranking_metrics(full_ranks(seen_in, test, items), n_bootstraps=0)["value"]
     assert hr["hr@10"] == pytest.approx(0.050, abs=0.001)  # seen movies left in
+
+
+# -- the history features of next-item, scoring every movie, recommend ---------
+def test_last_item_and_a_short_history(events):
+    features = MovieLensFeatures(groups=["history", "last_item"], max_history=1)
+    X = features.fit(events).transform(
+        pd.DataFrame({"user_id": [1, 1, 2, 3, 9], "item_id": 10,
+                      "timestamp": [4, 9, 9, 1, 9]})
+    )  # fmt: skip
+    names = X.feature_names
+    dense = pd.DataFrame(X.tocsr().toarray(), columns=names)
+    # user 1 watched 11 (t=1), 12 (t=3), 10 (t=5): at t=4 the last is 12
+    assert dense.loc[0, "last_item=12"] == 1 and dense.loc[0, "history=12"] == 1
+    assert dense.loc[1, "last_item=10"] == 1 and dense.loc[1, "history=10"] == 1
+    assert dense.loc[1].sum() == 2  # one movie in the history, one last
+    assert dense.loc[2, "last_item=13"] == 1  # user 2: 10 (t=2), 13 (t=4)
+    assert dense.loc[3].sum() == 0 and dense.loc[4].sum() == 0  # none before
+    whole = MovieLensFeatures(groups=["history"]).fit(events).transform(events[:1])
+    row = whole.tocsr().toarray()[0]  # 11 and 12 before t=5, 1/2 each
+    np.testing.assert_allclose(row[row > 0], [0.5, 0.5])
+    for bad in (0, 2.5, True):
+        with pytest.raises(ValueError, match="max_history"):
+            MovieLensFeatures(max_history=bad).fit(events)
+
+
+def test_last_item_of_tied_events_is_the_later_row():
+    events = pd.DataFrame({"user_id": [1, 1, 1], "item_id": [5, 7, 6],
+                           "timestamp": [1, 1, 1]})  # fmt: skip
+    X = MovieLensFeatures(groups=["last_item"]).fit(events)
+    query = pd.DataFrame({"user_id": [1], "item_id": [5], "timestamp": [2]})
+    out = X.transform(query)
+    assert list(out.feature_names[out.tocsr().toarray()[0] > 0]) == ["last_item=6"]
+
+
+def test_item_scores_match_the_rows_of_score_candidates(events):
+    from sklfi.ranking import item_scores
+
+    items = np.array([10, 11, 12, 13])
+    queries = events.iloc[[0, 4, 5]]
+    scores = item_scores(ItemScore(), queries, items, max_rows=5)
+    np.testing.assert_array_equal(scores, np.tile(items, (3, 1)))
+    both = item_scores([ItemScore(), ItemScore(-1)], queries, items)
+    np.testing.assert_array_equal(both[1], -scores)
+    _, long, groups = score_candidates(ItemScore(), queries, candidates=items)
+    np.testing.assert_array_equal(long.reshape(3, -1), scores)
+
+
+class ColumnScore(ClassifierMixin, BaseEstimator):
+    """Scores a row of features by ``X @ weights``: a known ranking."""
+
+    def __init__(self, weights=None):
+        self.weights = weights
+
+    def fit(self, X, y):
+        self.classes_ = np.array([0, 1])
+        return self
+
+    def decision_function(self, X):
+        return X.tocsr() @ self.weights
+
+
+def test_recommend_the_best_movies_not_watched(events):
+    from sklfi.ranking import recommend
+
+    features = MovieLensFeatures(groups=["item_id"]).fit(events)
+    weights = np.array([4.0, 1.0, 3.0, 2.0])  # movies 10, 11, 12, 13
+    model = make_pipeline(FrozenEstimator(features), ColumnScore(weights))
+    model.fit(events, np.ones(len(events)))
+    top = recommend(model, [2, 1, 3, 99], k=2)
+    # user 2 watched 10 and 13: 12 then 11; user 1 watched all but 13
+    assert list(top.columns) == ["user_id", "rank", "item_id", "score"]
+    assert top.user_id.tolist() == [2, 2, 1, 3, 3, 99, 99]
+    assert top.item_id.tolist() == [12, 11, 13, 10, 12, 10, 12]
+    assert top["rank"].tolist() == [1, 2, 1, 1, 2, 1, 2]
+    assert top.score.tolist() == [3, 1, 2, 4, 3, 4, 3]
+    # seen movies kept, or the history as of an earlier moment
+    kept = recommend(model, [2], k=2, exclude_seen=False)
+    assert kept.item_id.tolist() == [10, 12]
+    earlier = recommend(model, [1], k=3, timestamp=2)  # user 1 saw only 11
+    assert earlier.item_id.tolist() == [10, 12, 13]
+    assert recommend(model, [1], items=[11, 13]).item_id.tolist() == [13]
+    with pytest.raises(TypeError, match="MovieLensFeatures"):
+        recommend(ColumnScore(weights), [1])
+    with pytest.raises(ValueError, match="k must be"):
+        recommend(model, [1], k=0)
+
+
+def test_recommend_with_a_trained_model(movielens):
+    from sklfi.ranking import recommend
+
+    r = movielens.ratings
+    train = r[r.user_id <= 50]
+    features = MovieLensFeatures(
+        movielens.users, movielens["items"],
+        groups=["user_id", "item_id", "history", "last_item"], max_history=20,
+    ).fit(train)  # fmt: skip
+    model = make_pipeline(
+        FrozenEstimator(features), FMClassifier(max_epochs=2, random_state=0)
+    )
+    model.fit(*sample_negatives(train, random_state=0))
+    top = recommend(model, [1, 2], k=10)
+    assert len(top) == 20 and top.groupby("user_id").size().tolist() == [10, 10]
+    for user, picks in top.groupby("user_id"):
+        assert not set(picks.item_id) & set(train.item_id[train.user_id == user])
+        assert np.all(np.diff(picks.score.to_numpy()) <= 0)
+    # the scores are the model's own for the rows (user, movie, after all)
+    rows = top[["user_id", "item_id"]].assign(timestamp=np.iinfo(np.int64).max)
+    np.testing.assert_allclose(model.decision_function(rows), top.score, rtol=1e-5)
+
+
+def test_compare_next_item_models_clear_the_floor(movielens):
+    """Under the standard protocol FM beats most popular on HR@10 and
+    NDCG@10; the baselines reproduce the reference floor."""
+    from sklfi.compare import compare_models
+
+    table = compare_models("next-item", ["fm"], verbose=False).set_index("model")
+    popular, fm = table.loc["Most popular"], table.loc["FM"]
+    assert popular["hr@10"] == pytest.approx(0.086, abs=0.001)
+    assert table.loc["EASE", "hr@10"] == pytest.approx(0.146, abs=0.001)
+    assert fm["hr@10"] > popular["hr@10_high"]
+    assert fm["ndcg@10"] > popular["ndcg@10_high"]
+    seen_in = compare_models("next-item", [], exclude_seen=False, verbose=False)
+    assert seen_in["hr@10"][0] == pytest.approx(0.050, abs=0.001)
+
+
+def test_ranking_scorer_selects_in_a_grid_search_of_the_pipeline(movielens):
+    from sklearn.model_selection import GridSearchCV, GroupKFold
+
+    from sklfi.metrics import make_ranking_scorer
+
+    r = movielens.ratings
+    train, _ = leave_last_out(r[r.user_id <= 60])
+    features = MovieLensFeatures(
+        movielens.users, movielens["items"],
+        groups=["user_id", "item_id", "history", "last_item"], max_history=20,
+    ).fit(train)  # fmt: skip
+    X, y = sample_negatives(train, random_state=0)
+    pipe = make_pipeline(
+        FrozenEstimator(features), FMClassifier(max_epochs=2, random_state=0)
+    )
+    search = GridSearchCV(
+        pipe, {"fmclassifier__weight_decay": [0.03, 50.0]}, cv=GroupKFold(2),
+        scoring=make_ranking_scorer("ndcg", k=3),
+    )  # fmt: skip
+    search.fit(X, y, groups=X.user_id)
+    # a decay that wipes the weights out ranks at random: NDCG@3 of a random
+    # rank among 5 candidates is (1 + 1 / log2(3) + 1 / log2(4)) / 5
+    decayed = search.cv_results_["mean_test_score"][1]
+    assert decayed == pytest.approx((1 + 1 / np.log2(3) + 0.5) / 5, abs=0.05)
+    assert search.best_params_ == {"fmclassifier__weight_decay": 0.03}
+    assert search.best_score_ > decayed + 0.05
