@@ -10,14 +10,14 @@ watched before excluded. Three reports:
   both, which is tighter than comparing two intervals);
 * ``levers``: FM with each setting of the next-item defaults undone in turn
   (the whole history, no last-movie field, weight decay 0.3, more or
-  popularity-weighted negatives, a larger embedding, early stopping), to
+  popularity-weighted negatives, embedding 8, early stopping), to
   show what each is worth.
 
 Usage::
 
     SKLFI_DATA=../shared/data python benchmarks/next_item.py [seeds|levers]
         [--seeds 0,1,2] [--models fm,ffm,afm,widedeep,deepfm,nfm,dlrm]
-        [--params '{"embedding_dim": 32}']
+        [--params '{"embedding_dim": 8}']
 """
 
 import argparse
@@ -81,6 +81,7 @@ def run(
     settings = {
         "weight_decay": NEXT_ITEM["weight_decay"],
         "max_epochs": NEXT_ITEM["max_epochs"],
+        **({} if model == "ffm" else {"embedding_dim": NEXT_ITEM["embedding_dim"]}),
         **params,
     }
     est = MODELS[model].estimator(False, random_state=seed, **settings)
@@ -144,7 +145,7 @@ LEVERS = {
     "weight decay 0.3 (the estimators' default)": {"weight_decay": 0.3},
     "8 negatives": {"n_negatives": 8},
     "negatives by popularity ** 0.75": {"power": 0.75},
-    "embedding 32": {"embedding_dim": 32},
+    "embedding 8 (the estimators' default)": {"embedding_dim": 8},
     "early stopping (up to 12 epochs)": {"max_epochs": 12, "early_stopping": True},
 }
 
@@ -171,7 +172,7 @@ def main():
         "--params",
         default="{}",
         help="seeds: settings over the defaults, as JSON "
-        "(e.g. '{\"embedding_dim\": 32}')",
+        "(e.g. '{\"embedding_dim\": 8}')",
     )
     args = parser.parse_args()
     torch.set_num_threads(1)

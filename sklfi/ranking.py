@@ -8,8 +8,12 @@ that moment as context (see :class:`~sklfi.preprocessing.MovieLensFeatures`).
 1. :func:`leave_last_out` holds out each user's last events for testing;
 2. :func:`sample_negatives` pairs every training event with random movies the
    user did not watch next, labelled 0, to train any sklfi classifier;
-3. :func:`score_candidates` scores every candidate movie for each test event,
-   and :mod:`sklfi.metrics` ranks the true next movie among them.
+3. :func:`item_scores` scores every movie for each test event, and
+   :func:`full_ranks` ranks the true next movie among them, the movies the
+   user watched before left out; :func:`ranking_metrics` summarises the
+   ranks with bootstrap intervals, next to the baselines :class:`MostPopular`,
+   :class:`ItemKNN` and :class:`EASE`;
+4. :func:`recommend` lists the top movies for users.
 
 Fit the feature transformer on the real events and freeze it in the
 pipeline, so that the negatives never enter the history::
@@ -17,7 +21,8 @@ pipeline, so that the negatives never enter the history::
     features = MovieLensFeatures(users, items).fit(train)
     model = make_pipeline(FrozenEstimator(features), FMClassifier())
     model.fit(*sample_negatives(train, random_state=0))
-    mean_rank(*score_candidates(model, test))
+    scores = item_scores(model, test, movies)
+    ranking_metrics(full_ranks(scores, test, movies, exclude=train))
 """
 
 from __future__ import annotations
@@ -421,7 +426,7 @@ def ranking_metrics(ranks, k=10, n_bootstraps=1000, confidence=0.95, random_stat
 
 
 # -- every movie for every query: evaluation and recommendation -----------------
-def candidate_batches(queries, items, features=None, max_rows=200_000):
+def _candidate_batches(queries, items, features=None, max_rows=200_000):
     """The rows ``(user, movie, timestamp)`` of every movie of ``items`` for
     each query, in batches: ``(first query, number of queries, X)``, ``X``
     transformed by ``features`` when given. The features of a batch are
@@ -465,7 +470,7 @@ def item_scores(model, queries, items, *, features=None, max_rows=200_000):
     models = model if isinstance(model, (list, tuple)) else [model]
     items = np.asarray(items)
     scores = [np.empty((len(queries), len(items))) for _ in models]
-    for start, n, X in candidate_batches(queries, items, features, max_rows):
+    for start, n, X in _candidate_batches(queries, items, features, max_rows):
         for out, m in zip(scores, models):
             out[start : start + n] = _scores(m, X).reshape(n, len(items))
     return scores if isinstance(model, (list, tuple)) else scores[0]
