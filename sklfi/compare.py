@@ -151,6 +151,12 @@ def compare_models(
     ml = load_movielens_100k(data_home)
     ratings = ml.ratings
     keep = np.ones(len(ratings), dtype=bool)
+    if max_users is not None and (
+        isinstance(max_users, bool)
+        or not isinstance(max_users, (int, np.integer))
+        or max_users < 1
+    ):
+        raise ValueError(f"max_users must be a positive integer, got {max_users!r}.")
     if max_users is not None:
         kept = np.sort(ratings["user_id"].unique())[:max_users]
         keep = ratings["user_id"].isin(kept).to_numpy()

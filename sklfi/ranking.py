@@ -468,12 +468,36 @@ def item_scores(model, queries, items, *, features=None, max_rows=200_000):
         Feed them to :func:`full_ranks`.
     """
     models = model if isinstance(model, (list, tuple)) else [model]
-    items = np.asarray(items)
+    queries, items = _check_queries(queries, items, max_rows)
     scores = [np.empty((len(queries), len(items))) for _ in models]
     for start, n, X in _candidate_batches(queries, items, features, max_rows):
         for out, m in zip(scores, models):
             out[start : start + n] = _scores(m, X).reshape(n, len(items))
     return scores if isinstance(model, (list, tuple)) else scores[0]
+
+
+def _check_queries(queries, items, max_rows):
+    """``queries`` (a DataFrame with ``user_id`` and ``timestamp``) and
+    ``items`` (a non-empty 1-d array), or a clear error."""
+    if not isinstance(queries, pd.DataFrame):
+        raise TypeError(
+            f"queries must be a pandas DataFrame, got {type(queries).__name__}."
+        )
+    missing = [c for c in ("user_id", "timestamp") if c not in queries.columns]
+    if missing:
+        raise ValueError(f"queries lack the columns {missing}.")
+    items = np.asarray(items)
+    if items.ndim != 1 or len(items) == 0:
+        raise ValueError(
+            f"items must be a non-empty 1-d array, got shape {items.shape}."
+        )
+    if (
+        isinstance(max_rows, bool)
+        or not isinstance(max_rows, (int, np.integer))
+        or (max_rows < 1)
+    ):
+        raise ValueError(f"max_rows must be a positive integer, got {max_rows!r}.")
+    return queries, items
 
 
 def _movielens_features(model):
@@ -527,24 +551,70 @@ def recommend(model, users, k=10, *, exclude_seen=True, items=None, timestamp=No
         )
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
         raise ValueError(f"k must be a positive integer, got {k!r}.")
-    users = np.asarray(users).reshape(-1)
-    items = features._item_ids.to_numpy() if items is None else np.unique(items)
-    moment = np.iinfo(np.int64).max if timestamp is None else int(timestamp)
+    users = np.asarray(users)
+    if users.ndim != 1:
+        raise ValueError(f"users must be a 1-d array of ids, got shape {users.shape}.")
+    known = features._item_ids
+    items = known.to_numpy() if items is None else np.unique(np.asarray(items))
+    if len(items) == 0:
+        raise ValueError("items is empty: there is no movie to recommend.")
+    if len(users) and not (features._user_ids.get_indexer(users) >= 0).any():
+        raise ValueError(
+            "none of users is known to the features (fitted on "
+            f"{len(features._user_ids)} users, ids like "
+            f"{features._user_ids[0]!r}): check the ids' type."
+        )
+    if not (known.get_indexer(items) >= 0).any():
+        raise ValueError(
+            f"none of items is known to the features (ids like {known[0]!r}): "
+            "check the ids' type."
+        )
+    moment = np.iinfo(np.int64).max if timestamp is None else _moment(timestamp)
     queries = pd.DataFrame({"user_id": users, "timestamp": np.int64(moment)})
-    scores = item_scores(model, queries, items)
-    if exclude_seen:
-        rows, seen = features._watched(users, queries["timestamp"].to_numpy())
-        cols = np.searchsorted(items, seen)
-        known = cols < len(items)
-        known[known] = items[cols[known]] == seen[known]
-        scores[rows[known], cols[known]] = -np.inf
     k = min(k, len(items))
-    top = np.argsort(-scores, axis=1, kind="stable")[:, :k]
-    best = np.take_along_axis(scores, top, axis=1)
+    picks, best = [], []
+    for start, n, X in _candidate_batches(queries, items, None, 200_000):
+        scores = _scores(model, X).astype(np.float64).reshape(n, len(items))
+        if np.isnan(scores).any():
+            raise ValueError("the model scores some movies NaN: it cannot rank them.")
+        seen = np.zeros(scores.shape, dtype=bool)
+        if exclude_seen:
+            moments = np.full(n, moment, dtype=np.int64)
+            rows, movies = features._watched(users[start : start + n], moments)
+            cols = np.minimum(np.searchsorted(items, movies), len(items) - 1)
+            hit = items[cols] == movies
+            seen[rows[hit], cols[hit]] = True
+        # the top k of each user, seen movies last, then sorted by score
+        order = np.where(seen, -np.inf, scores)
+        top = np.argpartition(-order, k - 1, axis=1)[:, :k]
+        top = np.take_along_axis(
+            top, np.argsort(-np.take_along_axis(order, top, 1), 1, kind="stable"), 1
+        )
+        picks.append(top)
+        best.append(np.where(np.take_along_axis(seen, top, 1), np.nan,
+                             np.take_along_axis(scores, top, 1)))  # fmt: skip
+    top = np.concatenate(picks) if picks else np.zeros((0, k), dtype=int)
+    best = np.concatenate(best) if best else np.zeros((0, k))
     table = pd.DataFrame({
         "user_id": np.repeat(users, k),
         "rank": np.tile(np.arange(1, k + 1), len(users)),
         "item_id": items[top].ravel(),
         "score": best.ravel(),
     })  # fmt: skip
-    return table[np.isfinite(table["score"])].reset_index(drop=True)
+    return table[table["score"].notna()].reset_index(drop=True)
+
+
+def _moment(timestamp) -> int:
+    """A timestamp as a whole number, or a clear error."""
+    if isinstance(timestamp, (bool, np.bool_)) or not isinstance(
+        timestamp, (int, float, np.integer, np.floating)
+    ):
+        raise TypeError(
+            "timestamp must be a whole number in the unit of the events' "
+            f"timestamps (such as Unix seconds), got {type(timestamp).__name__}."
+        )
+    if not np.isfinite(timestamp) or timestamp != np.round(timestamp):
+        raise ValueError(
+            f"timestamp must be a whole number, as the events' are; got {timestamp!r}."
+        )
+    return int(timestamp)

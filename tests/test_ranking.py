@@ -338,6 +338,8 @@ def test_compare_next_item_models_clear_the_floor(movielens):
     assert table.loc["EASE", "hr@10"] == pytest.approx(0.146, abs=0.001)
     assert fm["hr@10"] > popular["hr@10_high"]
     assert fm["ndcg@10"] > popular["ndcg@10_high"]
+    with pytest.raises(ValueError, match="max_users"):
+        compare_models("next-item", [], max_users=0)
     seen_in = compare_models("next-item", [], exclude_seen=False, verbose=False)
     assert seen_in["hr@10"][0] == pytest.approx(0.050, abs=0.001)
 
@@ -368,3 +370,36 @@ def test_ranking_scorer_selects_in_a_grid_search_of_the_pipeline(movielens):
     assert decayed == pytest.approx((1 + 1 / np.log2(3) + 0.5) / 5, abs=0.05)
     assert search.best_params_ == {"fmclassifier__weight_decay": 0.03}
     assert search.best_score_ > decayed + 0.05
+
+
+def test_recommend_refuses_what_it_cannot_rank(events):
+    from sklfi.ranking import item_scores, recommend
+
+    features = MovieLensFeatures(groups=["item_id"]).fit(events)
+    weights = np.array([np.inf, 1.0, 3.0, 2.0])  # movie 10 scores +inf
+    model = make_pipeline(FrozenEstimator(features), ColumnScore(weights))
+    model.fit(events, np.ones(len(events)))
+    # an infinite score is a score: user 3 gets movie 10 first
+    assert recommend(model, [3], k=1).item_id.tolist() == [10]
+    assert recommend(model, [1], timestamp=4.0, k=1).item_id.tolist() == [10]
+    with pytest.raises(ValueError, match="whole number"):
+        recommend(model, [1], timestamp=3.5)  # (the event at t=3: seen or not?)
+    with pytest.raises(TypeError, match="timestamp"):
+        recommend(model, [1], timestamp="2026-01-01")
+    with pytest.raises(ValueError, match="none of users"):
+        recommend(model, ["1", "2"])
+    with pytest.raises(ValueError, match="none of items"):
+        recommend(model, [1], items=["10", "13"])
+    with pytest.raises(ValueError, match="items is empty"):
+        recommend(model, [1], items=[])
+    with pytest.raises(ValueError, match="1-d"):
+        recommend(model, [[1, 2]])
+    broken = make_pipeline(FrozenEstimator(features), ColumnScore(weights * np.nan))
+    with pytest.raises(ValueError, match="NaN"):
+        recommend(broken.fit(events, np.ones(len(events))), [1])
+    with pytest.raises(ValueError, match="timestamp"):
+        item_scores(model, events[["user_id"]], [10])
+    with pytest.raises(TypeError, match="DataFrame"):
+        item_scores(model, {"user_id": [1], "timestamp": [1]}, [10])
+    with pytest.raises(ValueError, match="non-empty"):
+        item_scores(model, events, [])
