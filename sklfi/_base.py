@@ -71,7 +71,95 @@ def _silent(*args, **kwargs):
     pass
 
 
-class _BaseEstimator(BaseEstimator):
+class FieldInput:
+    """Validation of ``X`` and its fields, shared by every estimator: sklearn's
+    checks, a canonical float32 CSR matrix, and the fields (from a
+    FieldMatrix, the ``fields`` parameter, or one per column) resolved in
+    ``fit`` and checked in ``predict``. The estimator has a ``fields``
+    parameter and an ``embedding_dim``."""
+
+    def _validate(self, X, y="no_validation", reset=True, **y_params):
+        """Check X (and y, in fit); return canonical float32 CSR X (and y)."""
+        fm = X if isinstance(X, FieldMatrix) else None
+        data = _float32_csr(X.tocsr() if fm is not None else X)
+        kwargs = dict(accept_sparse="csr", dtype=np.float32, reset=reset)
+        with_y = not isinstance(y, str)
+        if with_y:
+            Xc, y = validate_data(self, data, y, **kwargs, **y_params)
+        else:
+            Xc = validate_data(self, data, **kwargs)
+        if not isinstance(Xc, sp.csr_matrix):  # (a csr_array, say)
+            Xc = sp.csr_matrix(Xc)
+        if not Xc.has_canonical_format:
+            Xc = Xc.copy()
+            Xc.sum_duplicates()
+        if reset:
+            self._set_fields(fm, Xc, getattr(data, "columns", None))
+        elif (
+            fm is not None
+            and fm._fields is not self._fields
+            and (
+                fm.field_names != self.field_names_
+                or not np.array_equal(fm.fields, self.fields_)
+            )
+        ):
+            raise ValueError(
+                "X is a FieldMatrix whose fields differ from the fields seen in "
+                f"fit ({', '.join(self.field_names_)})."
+            )
+        return (Xc, y) if with_y else Xc
+
+    def _table_width(self, n_fields: int) -> int:
+        """Values per column in the module's embedding table."""
+        return self.embedding_dim + 1
+
+    def _check_size(self, n_features: int, n_fields: int) -> None:
+        """Refuse, before allocating it, a model that cannot fit in memory:
+        the embedding table, its gradient (and the buffer each step scatters
+        it into) and two optimizer states, and the field index (and a name
+        per field)."""
+        table = 20 * n_features * self._table_width(n_fields)
+        need = table + 8 * n_features + 64 * n_fields
+        try:
+            have = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        except (ValueError, OSError, AttributeError):  # (no sysconf)
+            return
+        if need > have:
+            raise ValueError(
+                f"X has {n_features:,} columns in {n_fields:,} fields: "
+                f"{type(self).__name__} would need about {need / 2**30:,.1f} GiB "
+                f"(its embedding table, {self._table_width(n_fields)} float32 "
+                "values per column, with its gradient and the optimizer's "
+                f"state), more than this machine's {have / 2**30:,.1f} GiB. Hash "
+                "the ids into fewer columns (2**20 to 2**24 per field is usual), "
+                "or remap them to the ids actually seen."
+            )
+
+    def _set_fields(self, fm, X, columns):
+        if self.fields is None and fm is None:  # one field per column
+            self._check_size(X.shape[1], X.shape[1])
+        if fm is not None:
+            if self.fields is not None and not np.array_equal(
+                Fields.build(self.fields, X.shape[1], X=X).index, fm.fields
+            ):
+                raise ValueError(
+                    "the fields parameter disagrees with the fields carried by "
+                    "the FieldMatrix X; leave fields=None to use X's own."
+                )
+            info = fm._fields
+        else:
+            names = None
+            if self.fields is None and columns is not None:
+                names = [str(c) for c in columns]
+            info = Fields.build(self.fields, X.shape[1], names=names, X=X)
+        self._check_size(len(info.index), info.n_fields)
+        self._fields = info
+        self.fields_ = info.index
+        self.field_names_ = info.names
+        self.field_kinds_ = info.kinds
+
+
+class _BaseEstimator(FieldInput, BaseEstimator):
     """Parameters, validation, fields, training and prediction shared by
     every estimator.
 
@@ -178,38 +266,6 @@ class _BaseEstimator(BaseEstimator):
                     f"{cb!r} in it."
                 )
 
-    # -- validation ---------------------------------------------------------
-    def _validate(self, X, y="no_validation", reset=True, **y_params):
-        """Check X (and y, in fit); return canonical float32 CSR X (and y)."""
-        fm = X if isinstance(X, FieldMatrix) else None
-        data = _float32_csr(X.tocsr() if fm is not None else X)
-        kwargs = dict(accept_sparse="csr", dtype=np.float32, reset=reset)
-        with_y = not isinstance(y, str)
-        if with_y:
-            Xc, y = validate_data(self, data, y, **kwargs, **y_params)
-        else:
-            Xc = validate_data(self, data, **kwargs)
-        if not isinstance(Xc, sp.csr_matrix):  # (a csr_array, say)
-            Xc = sp.csr_matrix(Xc)
-        if not Xc.has_canonical_format:
-            Xc = Xc.copy()
-            Xc.sum_duplicates()
-        if reset:
-            self._set_fields(fm, Xc, getattr(data, "columns", None))
-        elif (
-            fm is not None
-            and fm._fields is not self._fields
-            and (
-                fm.field_names != self.field_names_
-                or not np.array_equal(fm.fields, self.fields_)
-            )
-        ):
-            raise ValueError(
-                "X is a FieldMatrix whose fields differ from the fields seen in "
-                f"fit ({', '.join(self.field_names_)})."
-            )
-        return (Xc, y) if with_y else Xc
-
     def _sparse(self, fields: Fields) -> bool:
         """Whether the module's table gets sparse gradients (and the
         optimizer updates only the rows of each batch)."""
@@ -228,55 +284,6 @@ class _BaseEstimator(BaseEstimator):
             return self.sparse_updates
         size = len(fields.index) * self._table_width(fields.n_fields)
         return size >= SPARSE_FROM and not nccl
-
-    def _table_width(self, n_fields: int) -> int:
-        """Values per column in the module's embedding table."""
-        return self.embedding_dim + 1
-
-    def _check_size(self, n_features: int, n_fields: int) -> None:
-        """Refuse, before allocating it, a model that cannot fit in memory:
-        the embedding table, its gradient (and the buffer each step scatters
-        it into) and two optimizer states, and the field index (and a name
-        per field)."""
-        table = 20 * n_features * self._table_width(n_fields)
-        need = table + 8 * n_features + 64 * n_fields
-        try:
-            have = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-        except (ValueError, OSError, AttributeError):  # (no sysconf)
-            return
-        if need > have:
-            raise ValueError(
-                f"X has {n_features:,} columns in {n_fields:,} fields: "
-                f"{type(self).__name__} would need about {need / 2**30:,.1f} GiB "
-                f"(its embedding table, {self._table_width(n_fields)} float32 "
-                "values per column, with its gradient and the optimizer's "
-                f"state), more than this machine's {have / 2**30:,.1f} GiB. Hash "
-                "the ids into fewer columns (2**20 to 2**24 per field is usual), "
-                "or remap them to the ids actually seen."
-            )
-
-    def _set_fields(self, fm, X, columns):
-        if self.fields is None and fm is None:  # one field per column
-            self._check_size(X.shape[1], X.shape[1])
-        if fm is not None:
-            if self.fields is not None and not np.array_equal(
-                Fields.build(self.fields, X.shape[1], X=X).index, fm.fields
-            ):
-                raise ValueError(
-                    "the fields parameter disagrees with the fields carried by "
-                    "the FieldMatrix X; leave fields=None to use X's own."
-                )
-            info = fm._fields
-        else:
-            names = None
-            if self.fields is None and columns is not None:
-                names = [str(c) for c in columns]
-            info = Fields.build(self.fields, X.shape[1], names=names, X=X)
-        self._check_size(len(info.index), info.n_fields)
-        self._fields = info
-        self.fields_ = info.index
-        self.field_names_ = info.names
-        self.field_kinds_ = info.kinds
 
     # -- training -----------------------------------------------------------
     def _placement(self):

@@ -32,14 +32,18 @@ ALPHA0, BETA0, GAMMA0 = 1.0, 1.0, 1.0
 
 
 class Block:
-    """Columns that never share a row, and their non-zeros: ``rows``,
-    ``cols`` (the columns' numbers), ``local`` (their position in
-    ``columns``) and ``values``."""
+    """Columns that never share a row, and their non-zeros sorted by row:
+    ``rows``, ``cols`` (the columns' numbers), ``local`` (their position in
+    ``columns``) and ``values``. ``full``: every row has one (so the rows'
+    arrays are read as they are, without gathering); ``binary``: every value
+    is 1 (one-hot)."""
 
-    def __init__(self, columns, rows, cols, local, values):
-        self.columns, self.rows, self.cols = columns, rows, cols
-        self.local, self.values = local, values
-        self.squares = values * values
+    def __init__(self, columns, rows, cols, local, values, n_rows):
+        order = np.argsort(rows, kind="stable")
+        self.columns, self.rows, self.cols = columns, rows[order], cols[order]
+        self.local, self.values = local[order], values[order]
+        self.full = len(rows) == n_rows  # (rows distinct: then all of them)
+        self.binary = bool(np.all(values == 1.0))
 
 
 def blocks(X: sp.csc_matrix, fields: np.ndarray) -> list[tuple[int, Block]]:
@@ -68,8 +72,9 @@ def blocks(X: sp.csc_matrix, fields: np.ndarray) -> list[tuple[int, Block]]:
         for cols in members:
             cols = np.sort(np.asarray(cols))
             sub = X[:, cols].tocoo()
-            out.append((int(field), Block(cols, sub.row, cols[sub.col], sub.col,
-                                          sub.data.astype(np.float64))))  # fmt: skip
+            block = Block(cols, sub.row, cols[sub.col], sub.col,
+                          sub.data.astype(np.float64), n_rows)  # fmt: skip
+            out.append((int(field), block))
     return out
 
 
@@ -166,28 +171,40 @@ class Sampler:
             mu[...] = self._gaussian((count + GAMMA0) * lam, sums * lam)
 
     def _linear(self, field, b):
-        lam, mu = self.lambda_w[field], self.mu_w[field]
-        m = len(b.columns)
-        old = self.w[b.cols]
-        precision = self.alpha * np.bincount(b.local, b.squares, m) + lam
-        total = np.bincount(b.local, b.values * (self.e[b.rows] + old * b.values), m)
-        new = self._gaussian(precision, self.alpha * total + lam * mu)
-        self.e[b.rows] -= (new[b.local] - old) * b.values
-        self.w[b.columns] = new
+        self._draw(field, b, self.w, self.lambda_w[field], self.mu_w[field], None)
 
     def _factor(self, field, b, f):
         lam, mu = self.lambda_v[field, f], self.mu_v[field, f]
+        self._draw(field, b, self.Vt[f], lam, mu, f)
+
+    def _draw(self, field, b, theta, lam, mu, f):
+        """Draw ``theta[b.columns]`` (the linear weights, or dimension ``f``
+        of the factors) given everything else, and update the residuals (and
+        the sums ``q_f``)."""
+        old = theta[b.cols]  # (one per non-zero)
+        e = self.e if b.full else self.e[b.rows]
+        x = b.values
+        if f is None:  # h = x
+            h = x
+        else:  # h = x (q_f - v_if x)
+            q = self.Qt[f] if b.full else self.Qt[f, b.rows]
+            h = q - old if b.binary else x * (q - old * x)
         m = len(b.columns)
-        old = self.Vt[f, b.cols]
-        q = self.Qt[f]
-        h = b.values * (q[b.rows] - old * b.values)
-        precision = self.alpha * np.bincount(b.local, h * h, m) + lam
-        total = np.bincount(b.local, h * (self.e[b.rows] + old * h), m)
-        new = self._gaussian(precision, self.alpha * total + lam * mu)
-        delta = new[b.local] - old
-        self.e[b.rows] -= delta * h
-        q[b.rows] += delta * b.values
-        self.Vt[f, b.columns] = new
+        current = theta[b.columns]
+        squares = np.bincount(b.local, h * h, m)
+        # sum h (e + theta h) = sum h e + theta sum h^2: theta is one per column
+        total = np.bincount(b.local, h * e, m) + current * squares
+        new = self._gaussian(self.alpha * squares + lam, self.alpha * total + lam * mu)
+        delta = (new - current)[b.local]
+        theta[b.columns] = new
+        if b.full:  # (views: updated in place)
+            e -= delta * h
+            if f is not None:
+                q += delta if b.binary else delta * x
+        else:
+            self.e[b.rows] = e - delta * h
+            if f is not None:
+                self.Qt[f, b.rows] = q + (delta if b.binary else delta * x)
 
 
 def _group_sum(groups, values, n_groups):

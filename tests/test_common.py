@@ -2,9 +2,12 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from sklfi import MODELS
+from sklfi import MODELS, BayesianFMClassifier, BayesianFMRegressor
 
 ESTIMATORS = [cls() for m in MODELS.values() for cls in (m.classifier, m.regressor)]
+# (fewer sweeps: the checks fit dozens of times)
+ESTIMATORS += [BayesianFMClassifier(n_iter=30, n_burn_in=5),
+               BayesianFMRegressor(n_iter=30, n_burn_in=5)]  # fmt: skip
 
 # Minibatch SGD cannot make an integer sample weight equal to repeating the
 # row: repetition changes the batches, the number of steps per epoch and the

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from ._afm import AFMClassifier, AFMRegressor
+from ._bayesian import BayesianFMClassifier, BayesianFMRegressor
 from ._deepfm import DeepFMClassifier, DeepFMRegressor
 from ._dlrm import DLRMClassifier, DLRMRegressor
 from ._ffm import FFMClassifier, FFMRegressor
@@ -53,4 +54,6 @@ __all__ = [
     "NFMRegressor",
     "DLRMClassifier",
     "DLRMRegressor",
+    "BayesianFMClassifier",
+    "BayesianFMRegressor",
 ]

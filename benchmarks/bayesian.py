@@ -1,0 +1,123 @@
+"""The Bayesian FM next to myFM on MovieLens-100K, and its cost per sweep.
+
+``compare`` (default): ``BayesianFMRegressor`` (RMSE of the rating) and
+``BayesianFMClassifier`` (ROC AUC of rating >= 4) against myFM's
+``MyFMRegressor`` / ``MyFMClassifier`` (Gibbs sampling, rank 8, 200
+iterations, one hyperprior group per field), on the reference fields of the
+splits ``--folds``, fits taking turns in one process (one thread each:
+``OMP_NUM_THREADS=1``), wall time of the whole fit. ``sweeps``: the seconds
+of one sweep against the number of training rows (a sweep is O(nnz k)).
+
+Usage::
+
+    pip install myfm "setuptools<81"   # (myFM imports pkg_resources)
+    OMP_NUM_THREADS=1 SKLFI_DATA=../shared/data python benchmarks/bayesian.py
+        [compare|sweeps] [--folds 1 | --folds 1,2,3,4,5] [--n-iter 200]
+"""
+
+import argparse
+import time
+
+import numpy as np
+from _common import FIELDS
+from sklearn.metrics import roc_auc_score, root_mean_squared_error
+
+from sklfi import BayesianFMClassifier, BayesianFMRegressor
+from sklfi._gibbs import Sampler
+from sklfi.datasets import load_movielens_100k
+from sklfi.preprocessing import MovieLensFeatures
+
+
+def split(fold):
+    ml = load_movielens_100k()
+    train, test = ml.folds[fold - 1]
+    r = ml.ratings
+    features = MovieLensFeatures(ml.users, ml["items"], groups=FIELDS)
+    X_train = features.fit_transform(r.iloc[train])
+    X_test = features.transform(r.iloc[test])
+    y = r.rating.to_numpy(dtype=np.float64)
+    return X_train, X_test, y[train], y[test]
+
+
+def myfm_fit(X_train, y_train, classify, n_iter, seed):
+    import myfm
+
+    # myFM's groups are runs of consecutive columns: sort them by field
+    order = np.argsort(X_train.fields, kind="stable")
+    shapes = np.bincount(X_train.fields).tolist()
+    cls = myfm.MyFMClassifier if classify else myfm.MyFMRegressor
+    model = cls(rank=8, random_seed=seed)
+    X = X_train.tocsr()[:, order].astype(np.float64)
+    model.fit(X, y_train, n_iter=n_iter, n_kept_samples=n_iter - 20,
+              group_shapes=shapes, callback=None)  # fmt: skip
+    return lambda X: (model.predict_proba if classify else model.predict)(
+        X.tocsr()[:, order].astype(np.float64)
+    )
+
+
+def compare(folds, n_iter, seed):
+    rows = []
+    for fold in folds:
+        X_train, X_test, y_train, y_test = split(fold)
+        for task in ("rating", "ctr"):
+            classify = task == "ctr"
+            target = (y_train >= 4).astype(int) if classify else y_train
+            truth = (y_test >= 4).astype(int) if classify else y_test
+            for name in ("sklfi", "myFM"):
+                start = time.perf_counter()
+                if name == "sklfi":
+                    cls = BayesianFMClassifier if classify else BayesianFMRegressor
+                    model = cls(n_iter=n_iter, random_state=seed).fit(X_train, target)
+                    fit = time.perf_counter() - start
+                    pred = (model.predict_proba(X_test)[:, 1] if classify
+                            else model.predict(X_test))  # fmt: skip
+                else:
+                    predict = myfm_fit(X_train, target, classify, n_iter, seed)
+                    fit = time.perf_counter() - start
+                    pred = predict(X_test)
+                score = (roc_auc_score(truth, pred) if classify
+                         else root_mean_squared_error(truth, pred))  # fmt: skip
+                metric = "AUC" if classify else "RMSE"
+                rows.append((fold, task, name, score, fit))
+                print(f"u{fold} {task:6s} {name:5s} {metric} {score:.4f}  "
+                      f"fit {fit:.1f} s", flush=True)  # fmt: skip
+    if len(folds) > 1:
+        for task in ("rating", "ctr"):
+            for name in ("sklfi", "myFM"):
+                got = [(s, t) for f, k, n, s, t in rows if k == task and n == name]
+                score, seconds = np.mean(got, axis=0)
+                print(f"mean {task:6s} {name:5s} {score:.4f}  fit {seconds:.1f} s")
+
+
+def sweeps(seed):
+    X_train, _, y_train, _ = split(1)
+    X = X_train.tocsr()
+    for n in (10_000, 20_000, 40_000, 80_000):
+        rows = np.random.default_rng(seed).permutation(X.shape[0])[:n]
+        sampler = Sampler(X[rows], y_train[rows], X_train.fields, 8, 0.1,
+                          np.random.default_rng(seed))  # fmt: skip
+        sampler.sweep()
+        start = time.perf_counter()
+        for _ in range(10):
+            sampler.sweep()
+        seconds = (time.perf_counter() - start) / 10
+        print(f"{n:6d} rows, {X[rows].nnz:7d} non-zeros: {seconds * 1e3:.1f} ms a "
+              f"sweep, {seconds / X[rows].nnz * 1e9:.0f} ns a non-zero")  # fmt: skip
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("report", nargs="?", choices=["compare", "sweeps"],
+                        default="compare")  # fmt: skip
+    parser.add_argument("--folds", default="1")
+    parser.add_argument("--n-iter", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    if args.report == "compare":
+        compare([int(f) for f in args.folds.split(",")], args.n_iter, args.seed)
+    else:
+        sweeps(args.seed)
+
+
+if __name__ == "__main__":
+    main()

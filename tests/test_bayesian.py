@@ -1,0 +1,102 @@
+"""BayesianFMRegressor and BayesianFMClassifier: learning, composition,
+reproducibility and errors (the sampler itself: test_gibbs.py)."""
+
+import pickle
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LinearRegression, LogisticRegression
+from sklearn.metrics import r2_score, roc_auc_score
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+
+from sklfi import BayesianFMClassifier, BayesianFMRegressor
+from sklfi.datasets import make_planted_interaction
+from sklfi.preprocessing import FieldEncoder
+
+
+@pytest.fixture(scope="module")
+def planted():
+    X, y = make_planted_interaction(n_samples=3000, random_state=0)
+    enc = FieldEncoder()
+    return enc.fit_transform(X[:2000]), y[:2000], enc.transform(X[2000:]), y[2000:]
+
+
+def test_classifier_learns_the_planted_interaction(planted):
+    X_train, y_train, X_test, y_test = planted
+    linear = LogisticRegression().fit(X_train.tocsr(), y_train)
+    linear_auc = roc_auc_score(y_test, linear.predict_proba(X_test.tocsr())[:, 1])
+    model = BayesianFMClassifier(n_iter=60, random_state=0).fit(X_train, y_train)
+    proba = model.predict_proba(X_test)
+    assert np.all((proba >= 0) & (proba <= 1))
+    np.testing.assert_allclose(proba.sum(1), 1)
+    assert abs(linear_auc - 0.5) < 0.05 < roc_auc_score(y_test, proba[:, 1]) - 0.4
+    assert np.array_equal(model.predict(X_test), proba[:, 1] > 0.5)
+    assert np.array_equal(model.decision_function(X_test) > 0, proba[:, 1] > 0.5)
+
+
+def test_regressor_learns_the_planted_interaction():
+    X, y = make_planted_interaction(
+        n_samples=3000, task="regression", noise=0.3, random_state=2
+    )
+    enc = FieldEncoder()
+    X_train, X_test = enc.fit_transform(X[:2000]), enc.transform(X[2000:])
+    linear = LinearRegression().fit(X_train.tocsr(), y[:2000])
+    assert r2_score(y[2000:], linear.predict(X_test.tocsr())) < 0.05
+    model = BayesianFMRegressor(n_iter=60, random_state=0).fit(X_train, y[:2000])
+    assert r2_score(y[2000:], model.predict(X_test)) > 0.7
+
+
+def test_in_a_pipeline_and_a_grid_search_with_string_labels():
+    X, y = make_planted_interaction(n_samples=1200, random_state=3)
+    labels = np.where(y == 1, "click", "skip")
+    pipe = make_pipeline(
+        FieldEncoder(), BayesianFMClassifier(n_iter=30, random_state=0)
+    )
+    search = GridSearchCV(pipe, {"bayesianfmclassifier__embedding_dim": [1, 4]}, cv=2)
+    search.fit(X, labels)
+    assert set(search.predict(X)) <= {"click", "skip"}
+    assert search.best_score_ > 0.8
+    assert list(search.best_estimator_[-1].classes_) == ["click", "skip"]
+
+
+def test_reproducible_picklable_and_the_fields_group_the_priors(planted):
+    X_train, y_train, X_test, _ = planted
+    params = dict(n_iter=20, n_burn_in=5, random_state=0)
+    a = BayesianFMClassifier(**params).fit(X_train, y_train)
+    b = BayesianFMClassifier(**params).fit(X_train, y_train)
+    np.testing.assert_array_equal(a.predict_proba(X_test), b.predict_proba(X_test))
+    assert a.V_samples_.shape == (15, X_train.shape[1], 8)
+    again = pickle.loads(pickle.dumps(a))
+    np.testing.assert_array_equal(again.predict_proba(X_test), a.predict_proba(X_test))
+    # a plain matrix with the same fields is the same model
+    plain = BayesianFMClassifier(**params, fields=X_train.fields)
+    plain.fit(X_train.tocsr(), y_train)
+    np.testing.assert_allclose(
+        plain.predict_proba(X_test.tocsr()), a.predict_proba(X_test)
+    )
+    # one group per column is another prior, and another model
+    other = BayesianFMClassifier(**params).fit(X_train.tocsr(), y_train)
+    assert not np.allclose(other.predict_proba(X_test.tocsr()), a.predict_proba(X_test))
+
+
+def test_verbose_reports_the_sweeps(planted, capsys):
+    X_train, y_train, _, _ = planted
+    BayesianFMRegressor(n_iter=10, n_burn_in=2, verbose=1).fit(X_train, y_train)
+    out = capsys.readouterr().out
+    assert out.count("sweep") == 10 and "sweep 10/10" in out
+    BayesianFMRegressor(n_iter=10, n_burn_in=2).fit(X_train, y_train)
+    assert capsys.readouterr().out == ""
+
+
+def test_bad_settings_and_targets(planted):
+    X_train, y_train, _, _ = planted
+    with pytest.raises(ValueError, match="n_burn_in"):
+        BayesianFMRegressor(n_iter=10, n_burn_in=10).fit(X_train, y_train)
+    with pytest.raises(ValueError, match="Only binary"):
+        three = y_train + (np.arange(len(y_train)) % 3 == 0)
+        BayesianFMClassifier(n_iter=2, n_burn_in=1).fit(X_train, three)
+    with pytest.raises(ValueError, match="NaN|infinity"):
+        BayesianFMRegressor(n_iter=2, n_burn_in=1).fit(
+            X_train, np.where(y_train > 0, np.nan, 1.0)
+        )
