@@ -40,8 +40,10 @@ class Block:
 
     def __init__(self, columns, rows, cols, local, values, n_rows):
         order = np.argsort(rows, kind="stable")
-        self.columns, self.rows, self.cols = columns, rows[order], cols[order]
-        self.local, self.values = local[order], values[order]
+        self.columns = columns
+        self.rows, self.cols = rows[order].astype(np.intp), cols[order].astype(np.intp)
+        self.local = local[order].astype(np.intp)  # (bincount wants intp)
+        self.values = values[order]
         self.full = len(rows) == n_rows  # (rows distinct: then all of them)
         self.binary = bool(np.all(values == 1.0))
 
@@ -101,6 +103,8 @@ class Sampler:
         self.fields = np.unique(fields, return_inverse=True)[1]
         self.n_groups = int(self.fields.max()) + 1 if self.p else 0
         self.blocks = blocks(X, self.fields)
+        size = max((len(b.rows) for _, b in self.blocks), default=0)
+        self._buffers = [np.empty(size) for _ in range(5)]
         self.label = np.asarray(target, dtype=np.float64)
         self.w0 = 0.0 if probit else float(self.label.mean())
         self.w = np.zeros(self.p)
@@ -180,31 +184,39 @@ class Sampler:
     def _draw(self, field, b, theta, lam, mu, f):
         """Draw ``theta[b.columns]`` (the linear weights, or dimension ``f``
         of the factors) given everything else, and update the residuals (and
-        the sums ``q_f``)."""
-        old = theta[b.cols]  # (one per non-zero)
-        e = self.e if b.full else self.e[b.rows]
+        the sums ``q_f``). Every array the size of the block's non-zeros is a
+        preallocated buffer: fresh ones would cost a page fault per page."""
+        nnz = len(b.rows)
+        old, h, work, e_rows, q_rows = (buf[:nnz] for buf in self._buffers)
+        np.take(theta, b.cols, out=old)  # (one per non-zero)
         x = b.values
+        e = self.e if b.full else np.take(self.e, b.rows, out=e_rows)
         if f is None:  # h = x
             h = x
         else:  # h = x (q_f - v_if x)
-            q = self.Qt[f] if b.full else self.Qt[f, b.rows]
-            h = q - old if b.binary else x * (q - old * x)
+            q = self.Qt[f] if b.full else np.take(self.Qt[f], b.rows, out=q_rows)
+            if b.binary:
+                np.subtract(q, old, out=h)
+            else:
+                np.multiply(old, x, out=h)
+                np.subtract(q, h, out=h)
+                h *= x
         m = len(b.columns)
         current = theta[b.columns]
-        squares = np.bincount(b.local, h * h, m)
+        squares = np.bincount(b.local, np.multiply(h, h, out=work), m)
         # sum h (e + theta h) = sum h e + theta sum h^2: theta is one per column
-        total = np.bincount(b.local, h * e, m) + current * squares
+        total = np.bincount(b.local, np.multiply(h, e, out=work), m)
+        total += current * squares
         new = self._gaussian(self.alpha * squares + lam, self.alpha * total + lam * mu)
-        delta = (new - current)[b.local]
+        delta = np.take(new - current, b.local, out=old)
         theta[b.columns] = new
-        if b.full:  # (views: updated in place)
-            e -= delta * h
-            if f is not None:
-                q += delta if b.binary else delta * x
-        else:
-            self.e[b.rows] = e - delta * h
-            if f is not None:
-                self.Qt[f, b.rows] = q + (delta if b.binary else delta * x)
+        e -= np.multiply(delta, h, out=work)  # (in place: self.e, or its rows)
+        if not b.full:
+            self.e[b.rows] = e
+        if f is not None:
+            q += delta if b.binary else np.multiply(delta, x, out=work)
+            if not b.full:
+                self.Qt[f, b.rows] = q
 
 
 def _group_sum(groups, values, n_groups):
