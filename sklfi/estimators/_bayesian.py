@@ -15,7 +15,6 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
 from .._base import FieldInput, _check_label_types, store_params
-from .._gibbs import Sampler
 
 __all__ = ["BayesianFMClassifier", "BayesianFMRegressor"]
 
@@ -86,6 +85,8 @@ class _BayesianFM(FieldInput, BaseEstimator):
                 f"n_burn_in ({self.n_burn_in}) must be smaller than n_iter "
                 f"({self.n_iter}): no sample would be kept."
             )
+        from .._gibbs import Sampler  # (numba's import: only for those who sample)
+
         X, y = self._validate(X, y)
         target = self._target(y)
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
