@@ -30,7 +30,7 @@ import torch
 from sklearn.utils import check_random_state
 
 from sklfi import MODELS
-from sklfi.compare import BASELINES, FEATURES, NEXT_ITEM
+from sklfi.compare import BASELINES, FEATURES, NEXT_ITEM, next_item_params
 from sklfi.datasets import load_movielens_100k
 from sklfi.preprocessing import MovieLensFeatures
 from sklfi.ranking import (
@@ -78,12 +78,7 @@ def run(
         max_history=max_history,
     ).fit(train)
     X, y = negatives(train, items, n_negatives, power, seed)
-    settings = {
-        "weight_decay": NEXT_ITEM["weight_decay"],
-        "max_epochs": NEXT_ITEM["max_epochs"],
-        **({} if model == "ffm" else {"embedding_dim": NEXT_ITEM["embedding_dim"]}),
-        **params,
-    }
+    settings = {**next_item_params(model), **params}
     est = MODELS[model].estimator(False, random_state=seed, **settings)
     start = time.perf_counter()
     est.fit(features.transform(X), y)

@@ -120,11 +120,8 @@ class FieldInput:
         per field)."""
         table = 20 * n_features * self._table_width(n_fields)
         need = table + 8 * n_features + 64 * n_fields
-        try:
-            have = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-        except (ValueError, OSError, AttributeError):  # (no sysconf)
-            return
-        if need > have:
+        have = physical_memory()
+        if have is not None and need > have:
             raise ValueError(
                 f"X has {n_features:,} columns in {n_fields:,} fields: "
                 f"{type(self).__name__} would need about {need / 2**30:,.1f} GiB "
@@ -733,6 +730,14 @@ class FIRegressorMixin(RegressorMixin):
     def predict(self, X):
         """Predicted target of every sample, shape (n_samples,)."""
         return self._forward(X)[:, 0] * self._y_scale + self._y_mean
+
+
+def physical_memory() -> int | None:
+    """Bytes of RAM of this machine (``None`` where sysconf cannot tell)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None
 
 
 def _float32_csr(X):

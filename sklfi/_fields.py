@@ -357,3 +357,10 @@ def mixed_kinds(values) -> list:
         return []
     kinds = sorted(set(pd.Series(values).dropna().map(_kind)))
     return kinds if len(kinds) > 1 else []
+
+
+def check_positive_integer(value, name: str) -> None:
+    """A ``ValueError`` naming ``name`` unless ``value`` is an integer >= 1
+    (``True`` is not a count)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}.")

@@ -47,34 +47,38 @@ class Block:
 
 def blocks(X: sp.csc_matrix, fields: np.ndarray) -> list[tuple[int, Block]]:
     """``(field, block)`` pairs covering every column of ``X``: per field,
-    its columns split greedily into sets that share no row (a one-hot field
-    is one set; a multi-valued field needs at least as many sets as its
-    busiest row has non-zeros)."""
+    its columns in sets that share no row (:func:`disjoint_sets`)."""
     out = []
-    n_rows = X.shape[0]
     for field in np.unique(fields):
-        columns = np.flatnonzero(fields == field)
-        order = columns[np.argsort(-np.diff(X.indptr)[columns], kind="stable")]
-        taken, members = [], []  # per set: rows used, and its columns
-        for col in order:
-            rows = X.indices[X.indptr[col] : X.indptr[col + 1]]
-            for used, cols in zip(taken, members):
-                if not used[rows].any():
-                    used[rows] = True
-                    cols.append(col)
-                    break
-            else:
-                used = np.zeros(n_rows, dtype=bool)
-                used[rows] = True
-                taken.append(used)
-                members.append([col])
-        for cols in members:
-            cols = np.sort(np.asarray(cols))
+        for cols in disjoint_sets(X, np.flatnonzero(fields == field)):
             sub = X[:, cols].tocoo()
             block = Block(cols, sub.row, cols[sub.col], sub.col,
                           sub.data.astype(np.float64))  # fmt: skip
             out.append((int(field), block))
     return out
+
+
+def disjoint_sets(X: sp.csc_matrix, columns: np.ndarray) -> list[np.ndarray]:
+    """``columns`` of ``X`` split into sets that share no row: all of them
+    when no row has two (a one-hot field), else greedily, busiest column
+    first (at least as many sets as the busiest row has non-zeros)."""
+    rows = X[:, columns].indices
+    if len(np.unique(rows)) == len(rows):
+        return [columns]
+    taken, members = [], []  # per set: the rows it uses, and its columns
+    for col in columns[np.argsort(-np.diff(X.indptr)[columns], kind="stable")]:
+        rows = X.indices[X.indptr[col] : X.indptr[col + 1]]
+        for used, cols in zip(taken, members):
+            if not used[rows].any():
+                used[rows] = True
+                cols.append(col)
+                break
+        else:
+            used = np.zeros(X.shape[0], dtype=bool)
+            used[rows] = True
+            taken.append(used)
+            members.append([col])
+    return [np.sort(cols) for cols in members]
 
 
 class Sampler:
@@ -227,9 +231,11 @@ def _group_sum(groups, values, n_groups):
     return out
 
 
-def predict_one(X, w0, w, V):
-    """FM prediction of the rows of ``X`` (CSR) for one set of parameters."""
-    XV = np.asarray(X @ V)
-    X2 = X.multiply(X).tocsr()
-    pairs = 0.5 * (XV * XV - np.asarray(X2 @ (V * V))).sum(axis=1)
-    return w0 + np.asarray(X @ w).ravel() + pairs
+def predict_one(X, w0, w, V, squares=None):
+    """FM prediction of the rows of ``X`` (CSR) for one set of parameters;
+    ``squares``, ``X`` squared element-wise, when the caller has it."""
+    XV = np.asarray(X @ V, dtype=np.float64)
+    if squares is None:
+        squares = X.multiply(X).tocsr()
+    pairs = 0.5 * (XV * XV - np.asarray(squares @ (V * V))).sum(axis=1)
+    return w0 + np.asarray(X @ w, dtype=np.float64).ravel() + pairs

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import log_loss, roc_auc_score, root_mean_squared_error
 
+from ._fields import check_positive_integer
 from .datasets import load_movielens_100k
 from .estimators import MODELS
 from .preprocessing import MovieLensFeatures
@@ -65,13 +66,19 @@ NEXT_ITEM = {"max_history": 20, "weight_decay": 0.03, "max_epochs": 3,
 BASELINES = {"Most popular": MostPopular, "Item-kNN": ItemKNN, "EASE": EASE}
 
 
+def next_item_params(model: str) -> dict:
+    """The estimator settings of ``model`` for the next-item task."""
+    params = {"weight_decay": NEXT_ITEM["weight_decay"],
+              "max_epochs": NEXT_ITEM["max_epochs"]}  # fmt: skip
+    if model != "ffm":
+        params["embedding_dim"] = NEXT_ITEM["embedding_dim"]
+    return params
+
+
 def _estimator(model: str, task: str, epochs, random_state, verbose):
     params = {"random_state": random_state, "verbose": int(verbose)}
     if task == "next-item":
-        params.update(weight_decay=NEXT_ITEM["weight_decay"],
-                      max_epochs=NEXT_ITEM["max_epochs"])  # fmt: skip
-        if model != "ffm":
-            params["embedding_dim"] = NEXT_ITEM["embedding_dim"]
+        params.update(next_item_params(model))
     if epochs is not None:
         params["max_epochs"] = epochs
     return MODELS[model].estimator(task == "rating", **params)
@@ -151,13 +158,8 @@ def compare_models(
     ml = load_movielens_100k(data_home)
     ratings = ml.ratings
     keep = np.ones(len(ratings), dtype=bool)
-    if max_users is not None and (
-        isinstance(max_users, bool)
-        or not isinstance(max_users, (int, np.integer))
-        or max_users < 1
-    ):
-        raise ValueError(f"max_users must be a positive integer, got {max_users!r}.")
     if max_users is not None:
+        check_positive_integer(max_users, "max_users")
         kept = np.sort(ratings["user_id"].unique())[:max_users]
         keep = ratings["user_id"].isin(kept).to_numpy()
     if task == "next-item":

@@ -12,6 +12,8 @@ import numpy as np
 import pandas as pd
 from sklearn.utils.validation import check_consistent_length, column_or_1d
 
+from ._fields import check_positive_integer
+
 __all__ = [
     "hit_rate_at_k",
     "make_ranking_scorer",
@@ -137,8 +139,7 @@ def ndcg_at_k(y_true, y_score, groups=None, *, k=10):
 
 
 def _check_k(k) -> None:
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise ValueError(f"k must be a positive integer, got {k!r}.")
+    check_positive_integer(k, "k")
 
 
 _METRICS = {"mean_rank": mean_rank, "hit_rate": hit_rate_at_k, "ndcg": ndcg_at_k}

@@ -32,6 +32,7 @@ import pandas as pd
 import scipy.sparse as sp
 from sklearn.utils import check_random_state
 
+from ._fields import check_positive_integer
 from .metrics import _scores
 
 __all__ = [
@@ -92,8 +93,7 @@ def leave_last_out(events, n_test=1):
     [5]
     """
     events = _check_events(events)
-    if not isinstance(n_test, (int, np.integer)) or n_test < 1:
-        raise ValueError(f"n_test must be a positive integer, got {n_test!r}.")
+    check_positive_integer(n_test, "n_test")
     order = events.sort_values(["user_id", "timestamp"], kind="stable")
     from_end = order.groupby("user_id").cumcount(ascending=False)
     size = order.groupby("user_id")["user_id"].transform("size")
@@ -491,12 +491,7 @@ def _check_queries(queries, items, max_rows):
         raise ValueError(
             f"items must be a non-empty 1-d array, got shape {items.shape}."
         )
-    if (
-        isinstance(max_rows, bool)
-        or not isinstance(max_rows, (int, np.integer))
-        or (max_rows < 1)
-    ):
-        raise ValueError(f"max_rows must be a positive integer, got {max_rows!r}.")
+    check_positive_integer(max_rows, "max_rows")
     return queries, items
 
 
@@ -549,8 +544,7 @@ def recommend(model, users, k=10, *, exclude_seen=True, items=None, timestamp=No
             "MovieLensFeatures (it knows the users' histories); got "
             f"{type(model).__name__}."
         )
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise ValueError(f"k must be a positive integer, got {k!r}.")
+    check_positive_integer(k, "k")
     users = np.asarray(users)
     if users.ndim != 1:
         raise ValueError(f"users must be a 1-d array of ids, got shape {users.shape}.")

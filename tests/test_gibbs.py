@@ -38,7 +38,8 @@ class NoNoise:
         return np.zeros(shape)
 
 
-def naive_updates(X, y_hat, e, w, V, alpha, mu_w, lam_w, mu_v, lam_v, fields, order):
+def naive_updates(X, y_hat, e, w0, w, V, alpha, mu_w, lam_w, mu_v, lam_v, fields,
+                  order):  # fmt: skip
     """One pass over w then each dimension of V, column by column (in
     ``order``), recomputing each derivative from the dense matrix; the
     conditional posterior mean of every parameter."""
@@ -47,7 +48,7 @@ def naive_updates(X, y_hat, e, w, V, alpha, mu_w, lam_w, mu_v, lam_v, fields, or
     for i in order:
         g = fields[i]
         h = X[:, i]
-        rest = target - (naive_prediction(X, w0_, w, V) - w[i] * h)
+        rest = target - (naive_prediction(X, w0, w, V) - w[i] * h)
         precision = alpha * h @ h + lam_w[g]
         w[i] = (alpha * h @ rest + lam_w[g] * mu_w[g]) / precision
     for f in range(V.shape[1]):
@@ -55,7 +56,7 @@ def naive_updates(X, y_hat, e, w, V, alpha, mu_w, lam_w, mu_v, lam_v, fields, or
             g = fields[i]
             others = X @ V[:, f] - X[:, i] * V[i, f]
             h = X[:, i] * others
-            rest = target - (naive_prediction(X, w0_, w, V) - V[i, f] * h)
+            rest = target - (naive_prediction(X, w0, w, V) - V[i, f] * h)
             precision = alpha * h @ h + lam_v[g, f]
             V[i, f] = (alpha * h @ rest + lam_v[g, f] * mu_v[g, f]) / precision
     return w, V
@@ -77,17 +78,15 @@ def test_blocks_hold_columns_that_share_no_row():
 def test_block_updates_equal_the_per_feature_conditional_means():
     """With the noise of the draws set to 0, a sweep of the vectorised
     updates lands exactly where the naive per-feature updates do."""
-    global w0_
     X, fields, y = small_data()
     s = Sampler(sp.csr_matrix(X), y, fields, 3, 0.3, np.random.default_rng(0))
     for _ in range(3):  # (away from the start)
         s.sweep()
-    w0_ = s.w0
     order = np.concatenate([b.columns for _, b in s.blocks])
     y_hat = naive_prediction(X, s.w0, s.w, s.Vt.T)
     np.testing.assert_allclose(s.z - s.e, y_hat, atol=1e-9)  # residuals kept
     expected = naive_updates(
-        X, y_hat, s.e.copy(), s.w, s.Vt.T, s.alpha, s.mu_w, s.lambda_w, s.mu_v,
+        X, y_hat, s.e.copy(), s.w0, s.w, s.Vt.T, s.alpha, s.mu_w, s.lambda_w, s.mu_v,
         s.lambda_v, fields, order,
     )  # fmt: skip
     s.rng = NoNoise()

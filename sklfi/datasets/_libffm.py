@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from itertools import islice
-from numbers import Integral
 
 import numpy as np
 import scipy.sparse as sp
 
-from .._fields import FieldMatrix, Fields
+from .._fields import FieldMatrix, Fields, check_positive_integer
 
 __all__ = ["load_libffm"]
 
@@ -64,12 +63,7 @@ def load_libffm(path, n_features=None, n_fields=None, chunksize=None):
         return FieldMatrix._from_parts(
             _matrix(labels, rows, features, values, info), info
         ), labels
-    if (
-        not isinstance(chunksize, Integral)
-        or isinstance(chunksize, bool)
-        or chunksize < 1
-    ):
-        raise ValueError(f"chunksize must be a positive integer, got {chunksize!r}.")
+    check_positive_integer(chunksize, "chunksize")
     index = _FieldIndex(path, n_features, n_fields)
     for _, rows, fields_of, features, values in _read_chunks(path, chunksize):
         index.add(rows, fields_of, features, values)

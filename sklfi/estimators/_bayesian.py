@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from numbers import Integral, Real
 
@@ -14,7 +13,7 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
-from .._base import FieldInput, _check_label_types, store_params
+from .._base import FieldInput, _check_label_types, physical_memory, store_params
 
 __all__ = ["BayesianFMClassifier", "BayesianFMRegressor"]
 
@@ -51,11 +50,8 @@ class _BayesianFM(FieldInput, BaseEstimator):
         """Refuse, before sampling, kept samples that cannot fit in memory."""
         kept = max(self.n_iter - self.n_burn_in, 1)
         need = 4 * kept * n_features * (self.embedding_dim + 1)
-        try:
-            have = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-        except (ValueError, OSError, AttributeError):  # (no sysconf)
-            return
-        if need > have:
+        have = physical_memory()
+        if have is not None and need > have:
             raise ValueError(
                 f"X has {n_features:,} columns: {type(self).__name__} would keep "
                 f"{kept} samples of {self.embedding_dim + 1} values per column, "
@@ -114,6 +110,8 @@ class _BayesianFM(FieldInput, BaseEstimator):
     def _average(self, X, link=None, batch_rows=16384):
         """The mean over the kept samples of ``link(FM(x))`` for every row of
         ``X``, in batches of rows so that memory stays bounded."""
+        from .._gibbs import predict_one
+
         check_is_fitted(self, "V_samples_")
         X = self._validate(X, reset=False)
         out = np.empty(X.shape[0])
@@ -122,9 +120,7 @@ class _BayesianFM(FieldInput, BaseEstimator):
             squares = rows.multiply(rows).tocsr()
             total = np.zeros(rows.shape[0])
             for w0, w, V in zip(self.w0_samples_, self.w_samples_, self.V_samples_):
-                XV = np.asarray(rows @ V, dtype=np.float64)
-                pairs = 0.5 * (XV * XV - np.asarray(squares @ (V * V))).sum(axis=1)
-                latent = w0 + np.asarray(rows @ w, dtype=np.float64).ravel() + pairs
+                latent = predict_one(rows, w0, w, V, squares)
                 total += latent if link is None else link(latent)
             out[start : start + batch_rows] = total / len(self.w0_samples_)
         return out

@@ -8,7 +8,7 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from .._fields import hstack_fields, mixed_kinds
+from .._fields import check_positive_integer, hstack_fields, mixed_kinds
 from ._encoder import FieldEncoder
 from ._history import History
 
@@ -310,15 +310,8 @@ class MovieLensFeatures(TransformerMixin, BaseEstimator):
             raise ValueError("the ratings contain NaN or infinity.")
         self.feature_names_in_ = np.asarray([str(c) for c in X.columns], dtype=object)
         self.n_features_in_ = X.shape[1]
-        if self.max_history is not None and (
-            isinstance(self.max_history, bool)
-            or not isinstance(self.max_history, (int, np.integer))
-            or self.max_history < 1
-        ):
-            raise ValueError(
-                f"max_history must be a positive integer or None, got "
-                f"{self.max_history!r}."
-            )
+        if self.max_history is not None:
+            check_positive_integer(self.max_history, "max_history")
         self.groups_ = self._select_groups(ratings is not None)
 
         user_frame = item_frame = None
