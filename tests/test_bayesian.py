@@ -100,3 +100,21 @@ def test_bad_settings_and_targets(planted):
         BayesianFMRegressor(n_iter=2, n_burn_in=1).fit(
             X_train, np.where(y_train > 0, np.nan, 1.0)
         )
+
+
+def test_predictions_stay_in_the_training_targets_range():
+    # y = u + v over two one-hot fields; the pair (2, 2), whose sum 4 lies
+    # above every training target, is never seen: the linear part alone
+    # would predict about 4, each sample's prediction is clipped to 3
+    pairs = np.array([(u, v) for u in range(3) for v in range(3) if (u, v) != (2, 2)])
+    pairs = np.repeat(pairs, 30, axis=0)
+    X = np.hstack([np.eye(3)[pairs[:, 0]], np.eye(3)[pairs[:, 1]]])
+    y = pairs.sum(axis=1).astype(float)
+    model = BayesianFMRegressor(2, n_iter=60, fields=[0, 0, 0, 1, 1, 1],
+                                random_state=0).fit(X, y)  # fmt: skip
+    assert model.target_range_ == (0.0, 3.0)
+    unseen = np.hstack([np.eye(3)[[2]], np.eye(3)[[2]]])
+    assert 2.9 < model.predict(unseen)[0] <= 3.0
+    latent = model._average(unseen, lambda p: p)[0]
+    assert latent > 3.5  # (what the clipping removes)
+    np.testing.assert_allclose(model.predict(X[:50]), y[:50], atol=0.1)

@@ -107,7 +107,7 @@ class _BayesianFM(FieldInput, BaseEstimator):
         self.n_iter_ = self.n_iter
         return self
 
-    def _average(self, X, link=None, batch_rows=16384):
+    def _average(self, X, link, batch_rows=16384):
         """The mean over the kept samples of ``link(FM(x))`` for every row of
         ``X``, in batches of rows so that memory stays bounded."""
         from .._gibbs import predict_one
@@ -121,7 +121,7 @@ class _BayesianFM(FieldInput, BaseEstimator):
             total = np.zeros(rows.shape[0])
             for w0, w, V in zip(self.w0_samples_, self.w_samples_, self.V_samples_):
                 latent = predict_one(rows, w0, w, V, squares)
-                total += latent if link is None else link(latent)
+                total += link(latent)
             out[start : start + batch_rows] = total / len(self.w0_samples_)
         return out
 
@@ -139,7 +139,9 @@ class BayesianFMRegressor(RegressorMixin, _BayesianFM):
     weights share a mean and a precision, learnt from the data), so there is
     no learning rate, regularisation or number of epochs to tune. Each sweep
     draws every parameter from its conditional posterior; the prediction is
-    the average over the samples kept after the burn-in.
+    the average over the samples kept after the burn-in, each sample's
+    prediction clipped to the range of the training targets, as libFM does
+    (clipping can only bring a prediction closer to a target in that range).
 
     Parameters
     ----------
@@ -160,6 +162,9 @@ class BayesianFMRegressor(RegressorMixin, _BayesianFM):
 
     Attributes
     ----------
+    target_range_ : tuple of float
+        The smallest and the largest training target, the bounds of every
+        sample's prediction.
     w0_samples_, w_samples_, V_samples_ : ndarray
         The kept samples of the bias ``(S,)``, the linear weights ``(S,
         n_features)`` and the latent vectors ``(S, n_features,
@@ -190,6 +195,7 @@ class BayesianFMRegressor(RegressorMixin, _BayesianFM):
         y = np.asarray(y, dtype=np.float64)
         if not np.all(np.isfinite(y)):
             raise ValueError("y holds missing values (None or NaN) or infinity.")
+        self.target_range_ = (float(y.min()), float(y.max()))
         return y
 
     def _validate(self, X, y="no_validation", reset=True, **y_params):
@@ -198,8 +204,12 @@ class BayesianFMRegressor(RegressorMixin, _BayesianFM):
         return super()._validate(X, y, reset, **y_params)
 
     def predict(self, X):
-        """The posterior mean prediction of every sample, shape (n_samples,)."""
-        return self._average(X)
+        """The posterior mean prediction of every sample, shape (n_samples,):
+        the average over the kept samples of their predictions, each clipped
+        to ``target_range_``."""
+        check_is_fitted(self, "target_range_")
+        low, high = self.target_range_
+        return self._average(X, lambda p: np.clip(p, low, high))
 
 
 class BayesianFMClassifier(ClassifierMixin, _BayesianFM):
