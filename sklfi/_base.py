@@ -40,7 +40,7 @@ from torch import nn
 
 from ._data import BatchIterator
 from ._fields import FieldMatrix, Fields, mixed_kinds
-from ._net import AcceleratedNet, Interrupted, SparseNet
+from ._net import AcceleratedNet, Interrupted, SparseNet, WeightAveraging
 from ._random import build_seeded, fit_stream
 from .nn import LazyAdamW
 
@@ -109,28 +109,9 @@ class FieldInput:
             )
         return (Xc, y) if with_y else Xc
 
-    def _table_width(self, n_fields: int) -> int:
-        """Values per column in the module's embedding table."""
-        return self.embedding_dim + 1
-
     def _check_size(self, n_features: int, n_fields: int) -> None:
-        """Refuse, before allocating it, a model that cannot fit in memory:
-        the embedding table, its gradient (and the buffer each step scatters
-        it into) and two optimizer states, and the field index (and a name
-        per field)."""
-        table = 20 * n_features * self._table_width(n_fields)
-        need = table + 8 * n_features + 64 * n_fields
-        have = physical_memory()
-        if have is not None and need > have:
-            raise ValueError(
-                f"X has {n_features:,} columns in {n_fields:,} fields: "
-                f"{type(self).__name__} would need about {need / 2**30:,.1f} GiB "
-                f"(its embedding table, {self._table_width(n_fields)} float32 "
-                "values per column, with its gradient and the optimizer's "
-                f"state), more than this machine's {have / 2**30:,.1f} GiB. Hash "
-                "the ids into fewer columns (2**20 to 2**24 per field is usual), "
-                "or remap them to the ids actually seen."
-            )
+        """Refuse, before allocating it, a model that cannot fit in memory."""
+        raise NotImplementedError
 
     def _set_fields(self, fm, X, columns):
         if self.fields is None and fm is None:  # one field per column
@@ -172,6 +153,7 @@ class _BaseEstimator(FieldInput, BaseEstimator):
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "optimizer": [StrOptions(set(OPTIMIZERS)), HasMethods(["step", "zero_grad"])],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "average": ["boolean", Interval(Integral, 1, None, closed="left")],
         "batch_size": [
             Interval(Integral, 1, None, closed="left"),
             StrOptions({"auto"}),
@@ -187,6 +169,27 @@ class _BaseEstimator(FieldInput, BaseEstimator):
         "accelerator": [HasMethods(["prepare", "backward"]), None],
         "verbose": ["verbose"],
     }
+
+    def _table_width(self, n_fields: int) -> int:
+        """Values per column in the module's embedding table."""
+        return self.embedding_dim + 1
+
+    def _check_size(self, n_features: int, n_fields: int) -> None:
+        """Refuse, before allocating it, a model that cannot fit in memory:
+        the embedding table, its gradient (and the buffer each step scatters
+        it into), two optimizer states and the sum of weight averaging, and
+        the field index (and a name per field)."""
+        copies = 6 if self._averaged_epochs(self.max_epochs) > 1 else 5
+        width = self._table_width(n_fields)
+        check_memory(
+            4 * copies * n_features * width + 8 * n_features + 64 * n_fields,
+            f"X has {n_features:,} columns in {n_fields:,} fields: "
+            f"{type(self).__name__} would need its embedding table ({width} "
+            "float32 values per column), with its gradient and the optimizer's "
+            "state",
+            "Hash the ids into fewer columns (2**20 to 2**24 per field is "
+            "usual), or remap them to the ids actually seen.",
+        )
 
     # -- subclass API -------------------------------------------------------
     def _build_module(self, fields: Fields, n_outputs: int) -> nn.Module:
@@ -450,7 +453,8 @@ class _BaseEstimator(FieldInput, BaseEstimator):
 
     #: What may change between a fit and its continuation (warm_start,
     #: partial_fit): the others shape the model or its data.
-    _CONTINUABLE = ("max_epochs", "lr", "callbacks", "verbose", "warm_start")
+    _CONTINUABLE = ("max_epochs", "average", "lr", "callbacks", "verbose",
+                    "warm_start")  # fmt: skip
 
     def _continue(self) -> None:
         """Prepare the fitted net to train on: refuse a changed parameter
@@ -475,9 +479,18 @@ class _BaseEstimator(FieldInput, BaseEstimator):
         net.callbacks, net.verbose = self._callbacks(), self.verbose
         net.initialize_callbacks()
 
+    def _averaged_epochs(self, epochs: int) -> int:
+        """How many of the last of ``epochs`` epochs weight averaging
+        averages (0: none, early stopping keeping the best epoch instead)."""
+        if self.early_stopping or self.average is False:
+            return 0
+        return min(epochs // 2 if self.average is True else self.average, epochs)
+
     def _callbacks(self) -> list:
-        """The user's callbacks, and early stopping when asked for."""
+        """The user's callbacks, and weight averaging or early stopping."""
         callbacks = list(self.callbacks or [])
+        if self._averaged_epochs(self.max_epochs):
+            callbacks.append(("weight_averaging", WeightAveraging()))
         if self.early_stopping:
             sink = print if self.verbose else _silent
             stopper = EarlyStopping(
@@ -553,6 +566,10 @@ class _BaseEstimator(FieldInput, BaseEstimator):
         """Train the net on the module's input ``X`` for ``epochs`` epochs
         (``max_epochs`` by default), drawing from the fit's random streams."""
         net = self.net_
+        epochs = self.max_epochs if epochs is None else epochs
+        averaging = dict(net.callbacks_).get("weight_averaging")
+        if averaging is not None:
+            averaging.window(epochs, self._averaged_epochs(epochs))
         dataset = net.get_dataset(X, y, sample_weight)
         cpu = torch.Generator()
         cpu.set_state(self._streams[0])
@@ -738,6 +755,17 @@ def physical_memory() -> int | None:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError, AttributeError):
         return None
+
+
+def check_memory(need: int, what: str, advice: str) -> None:
+    """Refuse, with ``advice``, to allocate ``need`` bytes for ``what`` on a
+    machine with less memory."""
+    have = physical_memory()
+    if have is not None and need > have:
+        raise ValueError(
+            f"{what}: about {need / 2**30:,.1f} GiB, more than this machine's "
+            f"{have / 2**30:,.1f} GiB. {advice}"
+        )
 
 
 def _float32_csr(X):

@@ -44,10 +44,11 @@ def test_ten_chunks_learn_as_much_as_one_fit(cls, planted):
 @pytest.mark.parametrize("cls", [FMClassifier, FFMClassifier, FMRegressor])
 def test_continued_training_is_one_longer_training(cls, planted):
     # the weights, the optimizer state and the random stream carry over, so
-    # 2 epochs then 2 more are 4 epochs, to the last bit
+    # 2 epochs then 2 more are 4 epochs, to the last bit (without weight
+    # averaging, which averages each fit's own last epochs)
     X, y, X_test, _ = planted
-    four = cls(max_epochs=4, random_state=0).fit(X, y)
-    warm = cls(max_epochs=2, random_state=0).fit(X, y)
+    four = cls(max_epochs=4, average=False, random_state=0).fit(X, y)
+    warm = cls(max_epochs=2, average=False, random_state=0).fit(X, y)
     net = warm.net_
     warm.set_params(warm_start=True).fit(X, y)
     assert warm.net_ is net and warm.n_iter_ == 4

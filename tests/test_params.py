@@ -21,6 +21,7 @@ INVALID = {
     "weight_decay": [-1e-3, "x"],
     "optimizer": ["rmsprop", "Adam", 3, object()],
     "max_epochs": [0, 1.5, "10"],
+    "average": [0, -1, 1.5, "last"],
     "batch_size": [0, -5, "big", 32.0],
     "early_stopping": ["yes", 2],
     "validation_fraction": [0, 1, 1.5, "x"],

@@ -88,6 +88,7 @@ class _AFM(_BaseEstimator):
         weight_decay=0.1,
         optimizer="adamw",
         max_epochs=10,
+        average=True,
         batch_size="auto",
         early_stopping=False,
         validation_fraction=0.1,

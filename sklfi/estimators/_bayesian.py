@@ -13,7 +13,7 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
-from .._base import FieldInput, _check_label_types, physical_memory, store_params
+from .._base import FieldInput, _check_label_types, check_memory, store_params
 
 __all__ = ["BayesianFMClassifier", "BayesianFMRegressor"]
 
@@ -49,16 +49,13 @@ class _BayesianFM(FieldInput, BaseEstimator):
     def _check_size(self, n_features: int, n_fields: int) -> None:
         """Refuse, before sampling, kept samples that cannot fit in memory."""
         kept = max(self.n_iter - self.n_burn_in, 1)
-        need = 4 * kept * n_features * (self.embedding_dim + 1)
-        have = physical_memory()
-        if have is not None and need > have:
-            raise ValueError(
-                f"X has {n_features:,} columns: {type(self).__name__} would keep "
-                f"{kept} samples of {self.embedding_dim + 1} values per column, "
-                f"about {need / 2**30:,.1f} GiB, more than this machine's "
-                f"{have / 2**30:,.1f} GiB. Keep fewer samples (n_iter - "
-                "n_burn_in), or use an SGD model for data this wide."
-            )
+        check_memory(
+            4 * kept * n_features * (self.embedding_dim + 1),
+            f"X has {n_features:,} columns: {type(self).__name__} would keep "
+            f"{kept} samples of {self.embedding_dim + 1} values per column",
+            "Keep fewer samples (n_iter - n_burn_in), or use an SGD model for "
+            "data this wide.",
+        )
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):

@@ -76,6 +76,7 @@ class _DeepFM(_BaseEstimator):
         weight_decay=0.3,
         optimizer="adamw",
         max_epochs=10,
+        average=True,
         batch_size="auto",
         early_stopping=False,
         validation_fraction=0.1,

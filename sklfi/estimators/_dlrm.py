@@ -100,6 +100,7 @@ class _DLRM(_BaseEstimator):
         weight_decay=1.0,
         optimizer="adamw",
         max_epochs=10,
+        average=True,
         batch_size="auto",
         early_stopping=False,
         validation_fraction=0.1,

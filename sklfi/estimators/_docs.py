@@ -25,6 +25,14 @@ default="{optimizer}"
         The optimizer.
     max_epochs : int, default={max_epochs}
         Number of passes over the training data (the most, with early stopping).
+    average : bool or int, default={average}
+        Stochastic weight averaging: the fitted weights are the mean of the
+        weights at the end of each of the last ``average`` epochs of ``fit``
+        (``True``: the last half, ``max_epochs // 2``; ``False``: the last
+        epoch's weights alone). On MovieLens-100K it lowers every model's
+        RMSE by 0.003 to 0.013, at no cost in time. Not used with
+        ``early_stopping``, which keeps the best epoch's weights, nor by
+        ``partial_fit``, one epoch a call.
     batch_size : int or "auto", default="{batch_size}"
         Rows per gradient step, and per forward pass when predicting.
         ``"auto"`` takes ``n_samples / 64`` rows, at least 32 and at most

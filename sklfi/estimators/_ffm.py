@@ -68,6 +68,7 @@ class _FFM(_BaseEstimator):
         weight_decay="auto",
         optimizer="adamw",
         max_epochs=10,
+        average=True,
         batch_size="auto",
         early_stopping=False,
         validation_fraction=0.1,

@@ -77,6 +77,7 @@ class _NFM(_BaseEstimator):
         weight_decay=0.3,
         optimizer="adamw",
         max_epochs=10,
+        average=True,
         batch_size="auto",
         early_stopping=False,
         validation_fraction=0.1,
