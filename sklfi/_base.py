@@ -489,7 +489,7 @@ class _BaseEstimator(FieldInput, BaseEstimator):
     def _callbacks(self) -> list:
         """The user's callbacks, and weight averaging or early stopping."""
         callbacks = list(self.callbacks or [])
-        if self._averaged_epochs(self.max_epochs):
+        if self._averaged_epochs(self.max_epochs) > 1:
             callbacks.append(("weight_averaging", WeightAveraging()))
         if self.early_stopping:
             sink = print if self.verbose else _silent

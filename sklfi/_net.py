@@ -77,8 +77,9 @@ class WeightAveraging(Callback):
         self.sums_, self.count_, self.start_ = None, 0, len(net.history)
 
     def on_epoch_end(self, net, **kwargs):
-        if len(net.history) - self.start_ <= self.epochs_ - self.last_:
-            return
+        done = len(net.history) - self.start_
+        if self.last_ < 2 or done <= self.epochs_ - self.last_:
+            return  # (the mean of one epoch is that epoch: no copy)
         with torch.no_grad():
             if self.sums_ is None:
                 self.sums_ = [t.detach().clone() for t in _averaged(net.module_)]
