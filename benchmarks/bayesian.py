@@ -7,12 +7,15 @@ iterations, one hyperprior group per field), on the reference fields of the
 splits ``--folds``, fits taking turns in one process (one thread each:
 ``OMP_NUM_THREADS=1``), wall time of the whole fit. ``sweeps``: the seconds
 of one sweep against the number of training rows (a sweep is O(nnz k)).
+``--groups`` adds ``MovieLensFeatures`` groups to the reference fields, e.g.
+``history`` or the implicit feedback ``user_items,item_users``.
 
 Usage::
 
     pip install myfm "setuptools<81"   # (myFM imports pkg_resources)
     OMP_NUM_THREADS=1 SKLFI_DATA=../shared/data python benchmarks/bayesian.py
         [compare|sweeps] [--folds 1 | --folds 1,2,3,4,5] [--n-iter 200]
+        [--tasks rating,ctr] [--groups user_items,item_users] [--seed 0]
 """
 
 import argparse
@@ -28,11 +31,11 @@ from sklfi.datasets import load_movielens_100k
 from sklfi.preprocessing import MovieLensFeatures
 
 
-def split(fold):
+def split(fold, groups=()):
     ml = load_movielens_100k()
     train, test = ml.folds[fold - 1]
     r = ml.ratings
-    features = MovieLensFeatures(ml.users, ml["items"], groups=FIELDS)
+    features = MovieLensFeatures(ml.users, ml["items"], groups=FIELDS + list(groups))
     X_train = features.fit_transform(r.iloc[train])
     X_test = features.transform(r.iloc[test])
     y = r.rating.to_numpy(dtype=np.float64)
@@ -55,11 +58,11 @@ def myfm_fit(X_train, y_train, classify, n_iter, seed):
     )
 
 
-def compare(folds, n_iter, seed):
+def compare(folds, n_iter, seed, tasks=("rating", "ctr"), groups=()):
     rows = []
     for fold in folds:
-        X_train, X_test, y_train, y_test = split(fold)
-        for task in ("rating", "ctr"):
+        X_train, X_test, y_train, y_test = split(fold, groups)
+        for task in tasks:
             classify = task == "ctr"
             target = (y_train >= 4).astype(int) if classify else y_train
             truth = (y_test >= 4).astype(int) if classify else y_test
@@ -82,7 +85,7 @@ def compare(folds, n_iter, seed):
                 print(f"u{fold} {task:6s} {name:5s} {metric} {score:.4f}  "
                       f"fit {fit:.1f} s", flush=True)  # fmt: skip
     if len(folds) > 1:
-        for task in ("rating", "ctr"):
+        for task in tasks:
             for name in ("sklfi", "myFM"):
                 got = [(s, t) for f, k, n, s, t in rows if k == task and n == name]
                 score, seconds = np.mean(got, axis=0)
@@ -112,9 +115,17 @@ def main():
     parser.add_argument("--folds", default="1")
     parser.add_argument("--n-iter", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--tasks", default="rating,ctr")
+    parser.add_argument("--groups", default="")
     args = parser.parse_args()
     if args.report == "compare":
-        compare([int(f) for f in args.folds.split(",")], args.n_iter, args.seed)
+        compare(
+            [int(f) for f in args.folds.split(",")],
+            args.n_iter,
+            args.seed,
+            args.tasks.split(","),
+            [g for g in args.groups.split(",") if g],
+        )
     else:
         sweeps(args.seed)
 

@@ -28,8 +28,10 @@ def test_all_groups_by_default_in_order(small):
     r, users, items, genres = small
     X = MovieLensFeatures(users, items).fit_transform(r)
     assert isinstance(X, FieldMatrix)
-    # every group but last_item, a next-item feature built when named
-    default = {g: kind for g, (_, kind) in GROUPS.items() if g != "last_item"}
+    # every group but last_item (a next-item feature), user_items and
+    # item_users (whole-data features), built when named
+    opt_in = ("last_item", "user_items", "item_users")
+    default = {g: kind for g, (_, kind) in GROUPS.items() if g not in opt_in}
     assert X.field_names == tuple(default)
     assert X.field_kinds == tuple(default.values())
     named = MovieLensFeatures(users, items, groups=list(GROUPS)).fit_transform(r)
@@ -85,6 +87,34 @@ def test_history_holds_exactly_the_earlier_movies(small):
         assert sorted(items[got.indices]) == sorted(mine.item_id)
         if len(mine):
             np.testing.assert_allclose(got.data, 1 / len(mine))
+
+
+def test_implicit_feedback_holds_every_movie_of_the_user_and_user_of_the_movie(
+    movielens,
+):
+    r = movielens.ratings
+    train, test = movielens.folds[0]
+    seen = r.iloc[train]
+    mlf = MovieLensFeatures(groups=["user_items", "item_users"])
+    X_train = mlf.fit_transform(seen)
+    rows = r.iloc[test[:20]]
+    X = mlf.transform(pd.concat([rows, pd.DataFrame(
+        {"user_id": [9999], "item_id": [99999], "timestamp": [0]})]))  # fmt: skip
+    names = mlf.get_feature_names_out()
+    for group, key, other in (("user_items", "user_id", "item_id"),
+                              ("item_users", "item_id", "user_id")):  # fmt: skip
+        ids = np.array([int(n.split("=")[1]) for n in names if n.startswith(group)])
+        B = block(X, group)
+        for i, row in enumerate(rows.itertuples()):
+            mine = seen[getattr(seen, key) == getattr(row, key)][other].unique()
+            got = B.getrow(i)
+            assert sorted(ids[got.indices]) == sorted(mine)  # whatever the time
+            np.testing.assert_allclose(got.data, 1 / np.sqrt(len(mine)))
+        assert B.getrow(len(rows)).nnz == 0  # unknown user and movie
+        # the same for the training rows, whose own movie (user) is included
+        first = seen.iloc[0]
+        got = block(X_train, group).getrow(0)
+        assert getattr(first, other) in ids[got.indices]
 
 
 def test_aggregates_equal_naive_computation(small):

@@ -35,7 +35,11 @@ GROUPS = {
     "user_mean_rating": (("ratings",), "numeric"),
     "user_genre_rating": (("ratings", "items"), "numeric"),
     "user_genre_share": (("items",), "numeric"),
+    "user_items": ((), "multi_valued"),
+    "item_users": ((), "multi_valued"),
 }
+#: Groups that ``groups=None`` leaves out: next-item and whole-data features.
+OPT_IN = ("last_item", "user_items", "item_users")
 USER_SIDE = ("gender", "age", "age_bucket", "occupation", "zip3")
 ITEM_SIDE = ("genres", "year", "decade")
 
@@ -163,6 +167,15 @@ def _one_hot(pos: np.ndarray, width: int) -> sp.csr_matrix:
     )
 
 
+def _rows_normalised(M: sp.csr_matrix, rows: np.ndarray) -> sp.csr_matrix:
+    """Rows ``rows`` of the 0/1 matrix ``M``, each divided by the square root
+    of its number of ones (SVD++'s normalisation); row -1 is empty."""
+    norms = 1.0 / np.sqrt(np.maximum(np.diff(M.indptr), 1))
+    scaled = sp.diags(norms) @ M
+    empty = sp.csr_matrix((1, M.shape[1]))
+    return sp.vstack([scaled, empty]).tocsr()[np.where(rows >= 0, rows, M.shape[0])]
+
+
 class MovieLensFeatures(TransformerMixin, BaseEstimator):
     """Features of a MovieLens-style ratings table, as a field-aware matrix.
 
@@ -197,7 +210,13 @@ class MovieLensFeatures(TransformerMixin, BaseEstimator):
       these two constants are the only statistics of all training ratings);
     * ``user_genre_rating``: the same per genre (one column per genre);
     * ``user_genre_share``: the share of the user's earlier movies in each
-      genre (one column per genre).
+      genre (one column per genre);
+    * ``user_items``: every movie the user rated in ``fit``'s ratings, and
+      ``item_users``: every user who rated the movie there, multi-hot with
+      values ``1/sqrt(n)`` (the implicit feedback of SVD++ and of libFM's
+      and myFM's rating models). Unlike the groups above they ignore time:
+      a training row's own movie is among its user's movies. For rating
+      prediction; not for predicting the next movie, which they contain.
 
     Parameters
     ----------
@@ -210,9 +229,10 @@ class MovieLensFeatures(TransformerMixin, BaseEstimator):
         e.g. ``load_movielens_100k()["items"]``.
     groups : list of str, default=None
         Feature groups to build. ``None`` builds every group the tables
-        (and their columns) allow but ``last_item`` (a next-item feature:
-        name it to build it); a group named explicitly whose table,
-        column or rating column is missing raises a ``ValueError``.
+        (and their columns) allow but ``last_item`` (a next-item feature),
+        ``user_items`` and ``item_users`` (name them to build them); a group
+        named explicitly whose table, column or rating column is missing
+        raises a ``ValueError``.
     max_history : int, default=None
         Keep only the user's most recent ``max_history`` movies in the
         ``history`` group; ``None`` keeps them all. For next-item
@@ -257,7 +277,7 @@ class MovieLensFeatures(TransformerMixin, BaseEstimator):
         if self.groups is None:
             return tuple(g for g, (need, _) in GROUPS.items()
                          if all(tables[t] for t in need)
-                         and g != "last_item")  # fmt: skip
+                         and g not in OPT_IN)  # fmt: skip
         if isinstance(self.groups, str):
             raise TypeError(
                 f"groups must be a list of group names, got {self.groups!r}."
@@ -353,6 +373,12 @@ class MovieLensFeatures(TransformerMixin, BaseEstimator):
         self._history = History(user, time, values, len(self._user_ids))
         items = self._item_ids.get_indexer(X["item_id"].to_numpy())
         self._history_items = items[self._history.order]
+        # who rated what, whatever the time, for user_items and item_users
+        rated = sp.csr_matrix((np.ones(len(X)), (user, items)),
+                              (len(self._user_ids), len(self._item_ids)))  # fmt: skip
+        rated.sum_duplicates()
+        rated.data[:] = 1.0  # (a movie rated twice counts once)
+        self._rated = rated
         self._has_ratings = ratings is not None
         self._rating_mean, self._rating_scale = 0.0, 1.0
         if ratings is not None:  # (summed in the history's order)
@@ -390,6 +416,13 @@ class MovieLensFeatures(TransformerMixin, BaseEstimator):
                 blocks.update(side.take(ids))
 
         blocks.update(self._history_blocks(user, X["timestamp"].to_numpy()))
+        for group, rated, rows, ids in (
+            ("user_items", self._rated, user, self._item_ids),
+            ("item_users", self._rated.T.tocsr(), item, self._user_ids),
+        ):
+            if group in self.groups_:
+                blocks[group] = (_rows_normalised(rated, rows),
+                                 [f"{group}={i}" for i in ids])  # fmt: skip
         out = hstack_fields(
             (sp.csr_matrix(blocks[g][0]), g, GROUPS[g][1], blocks[g][1])
             for g in self.groups_
