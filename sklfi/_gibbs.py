@@ -1,5 +1,6 @@
 """Gibbs sampling of a Bayesian factorization machine (the MCMC of libFM
-and myFM), vectorised over blocks of columns that never share a row.
+and myFM), one compiled pass over a field's non-zeros per draw of its
+weights or of one dimension of its factors.
 
 The model: ``y = w0 + sum_i w_i x_i + sum_{i<j} <v_i, v_j> x_i x_j + noise``
 with Gaussian noise of precision ``alpha``, priors ``w_i ~ N(mu_w[g],
@@ -12,13 +13,16 @@ label, is drawn each sweep and the noise precision stays 1.
 Every parameter enters the prediction linearly, ``y_hat = g + theta h``,
 so its conditional posterior is Gaussian, with precision ``alpha sum h^2 +
 lambda`` and mean ``(alpha sum h (e + theta h) + lambda mu) / precision``
-over the residuals ``e = y - y_hat`` of the rows where ``h != 0``. Columns
-that never share a row have independent conditionals: a whole one-hot
-field (or a set of such columns of a multi-valued field) is drawn at once
-in two passes over its non-zeros (compiled with numba: numpy's separate
-gathers, products and ``bincount`` cost twice as much), and the residuals
-and the cached sums ``q_f = sum_i v_if x_i`` are updated in place. A sweep
-costs ``O(nnz k)``.
+over the residuals ``e = y - y_hat`` of the rows where ``h != 0``. The
+columns of a field are drawn one after the other, each from its
+conditional given all else, with the residuals and the cached sums ``q_f =
+sum_i v_if x_i`` updated after each column: a loop over the field's
+non-zeros compiled with numba, one call per field and dimension, so
+Python's cost does not grow with the columns (a one-hot field's columns
+share no row and could be drawn at once, but numpy's separate gathers,
+products and ``bincount`` cost twice as much, and a multi-valued field
+with long rows would need hundreds of such sets). A sweep costs ``O(nnz
+k)``.
 """
 
 from __future__ import annotations
@@ -33,52 +37,23 @@ from scipy.special import ndtr, ndtri
 ALPHA0, BETA0, GAMMA0 = 1.0, 1.0, 1.0
 
 
-class Block:
-    """Columns that never share a row, and their non-zeros sorted by row
-    (for locality): ``rows``, ``cols`` (the columns' numbers), ``local``
-    (their position in ``columns``) and ``values``."""
+class Part:
+    """The columns of one field and their non-zeros, column by column (CSC):
+    ``columns``, ``indptr`` (into ``rows`` and ``values``), ``rows``,
+    ``values``."""
 
-    def __init__(self, columns, rows, cols, local, values):
-        order = np.argsort(rows, kind="stable")
-        self.columns = columns
-        self.rows, self.cols = rows[order].astype(np.intp), cols[order].astype(np.intp)
-        self.local, self.values = local[order].astype(np.intp), values[order]
-
-
-def blocks(X: sp.csc_matrix, fields: np.ndarray) -> list[tuple[int, Block]]:
-    """``(field, block)`` pairs covering every column of ``X``: per field,
-    its columns in sets that share no row (:func:`disjoint_sets`)."""
-    out = []
-    for field in np.unique(fields):
-        for cols in disjoint_sets(X, np.flatnonzero(fields == field)):
-            sub = X[:, cols].tocoo()
-            block = Block(cols, sub.row, cols[sub.col], sub.col,
-                          sub.data.astype(np.float64))  # fmt: skip
-            out.append((int(field), block))
-    return out
+    def __init__(self, X: sp.csc_matrix, columns: np.ndarray):
+        sub = X[:, columns]
+        sub.sort_indices()
+        self.columns = columns.astype(np.intp)
+        self.indptr = sub.indptr.astype(np.intp)
+        self.rows = sub.indices.astype(np.intp)
+        self.values = sub.data.astype(np.float64)
 
 
-def disjoint_sets(X: sp.csc_matrix, columns: np.ndarray) -> list[np.ndarray]:
-    """``columns`` of ``X`` split into sets that share no row: all of them
-    when no row has two (a one-hot field), else greedily, busiest column
-    first (at least as many sets as the busiest row has non-zeros)."""
-    rows = X[:, columns].indices
-    if len(np.unique(rows)) == len(rows):
-        return [columns]
-    taken, members = [], []  # per set: the rows it uses, and its columns
-    for col in columns[np.argsort(-np.diff(X.indptr)[columns], kind="stable")]:
-        rows = X.indices[X.indptr[col] : X.indptr[col + 1]]
-        for used, cols in zip(taken, members):
-            if not used[rows].any():
-                used[rows] = True
-                cols.append(col)
-                break
-        else:
-            used = np.zeros(X.shape[0], dtype=bool)
-            used[rows] = True
-            taken.append(used)
-            members.append([col])
-    return [np.sort(cols) for cols in members]
+def parts(X: sp.csc_matrix, fields: np.ndarray) -> list[tuple[int, Part]]:
+    """``(field, part)`` pairs: the columns of every field."""
+    return [(int(f), Part(X, np.flatnonzero(fields == f))) for f in np.unique(fields)]
 
 
 class Sampler:
@@ -103,8 +78,7 @@ class Sampler:
         self.k, self.rng, self.probit = k, rng, probit
         self.fields = np.unique(fields, return_inverse=True)[1]
         self.n_groups = int(self.fields.max()) + 1 if self.p else 0
-        self.blocks = blocks(X, self.fields)
-        self._h = np.empty(max((len(b.rows) for _, b in self.blocks), default=0))
+        self.parts = parts(X, self.fields)
         self.label = np.asarray(target, dtype=np.float64)
         self.w0 = 0.0 if probit else float(self.label.mean())
         self.w = np.zeros(self.p)
@@ -127,11 +101,11 @@ class Sampler:
         if not self.probit:
             self._alpha()
         self._hyper()
-        for field, block in self.blocks:
-            self._linear(field, block)
+        for field, part in self.parts:
+            self._linear(field, part)
         for f in range(self.k):
-            for field, block in self.blocks:
-                self._factor(field, block, f)
+            for field, part in self.parts:
+                self._factor(field, part, f)
 
     def _gaussian(self, precision, weighted_sum):
         return weighted_sum / precision + self.rng.standard_normal(
@@ -174,54 +148,50 @@ class Sampler:
             lam[...] = self.rng.gamma(shape, 1.0 / rate)
             mu[...] = self._gaussian((count + GAMMA0) * lam, sums * lam)
 
-    def _linear(self, field, b):
-        self._draw(field, b, self.w, self.lambda_w[field], self.mu_w[field], None)
+    def _linear(self, field, part):
+        self._draw(part, self.w, self.lambda_w[field], self.mu_w[field], None)
 
-    def _factor(self, field, b, f):
+    def _factor(self, field, part, f):
         lam, mu = self.lambda_v[field, f], self.mu_v[field, f]
-        self._draw(field, b, self.Vt[f], lam, mu, f)
+        self._draw(part, self.Vt[f], lam, mu, f)
 
-    def _draw(self, field, b, theta, lam, mu, f):
-        """Draw ``theta[b.columns]`` (the linear weights, or dimension ``f``
-        of the factors) given everything else, and update the residuals (and
-        the sums ``q_f``): two compiled passes over the block's non-zeros."""
-        m = len(b.columns)
-        squares, total = np.zeros(m), np.zeros(m)
-        h = self._h[: len(b.rows)]
+    def _draw(self, part, theta, lam, mu, f):
+        """Draw ``theta[part.columns]`` (the linear weights, or dimension
+        ``f`` of the factors) one column after the other, each given all
+        else, updating the residuals (and the sums ``q_f``) as it goes: one
+        compiled pass over the part's non-zeros."""
+        noise = self.rng.standard_normal(len(part.columns))
         q = self.e if f is None else self.Qt[f]  # (unread for the weights)
-        _block_sums(b.rows, b.cols, b.local, b.values, theta, self.e, q,
-                    f is not None, h, squares, total)  # fmt: skip
-        current = theta[b.columns]
-        # sum h (e + theta h) = sum h e + theta sum h^2: theta is one per column
-        total += current * squares
-        new = self._gaussian(self.alpha * squares + lam, self.alpha * total + lam * mu)
-        _block_update(b.rows, b.local, b.values, new - current, h, self.e, q,
-                      f is not None)  # fmt: skip
-        theta[b.columns] = new
+        _column_draws(part.columns, part.indptr, part.rows, part.values, theta,
+                      self.e, q, f is not None, self.alpha, lam, mu, noise)  # fmt: skip
 
 
 @njit(cache=True, nogil=True)
-def _block_sums(rows, cols, local, values, theta, e, q, factor, h, squares, total):
-    """Per column of a block: the sums of ``h^2`` and ``h e`` over its
-    non-zeros, where ``h = x`` (a weight) or ``x (q - theta x)`` (a factor);
-    ``h`` kept per non-zero."""
-    for j in range(rows.shape[0]):
-        r, x = rows[j], values[j]
-        hj = x * (q[r] - theta[cols[j]] * x) if factor else x
-        h[j] = hj
-        squares[local[j]] += hj * hj
-        total[local[j]] += hj * e[r]
-
-
-@njit(cache=True, nogil=True)
-def _block_update(rows, local, values, delta, h, e, q, factor):
-    """The residuals (and the sums ``q``) after the block's columns moved by
-    ``delta``."""
-    for j in range(rows.shape[0]):
-        d = delta[local[j]]
-        e[rows[j]] -= d * h[j]
-        if factor:
-            q[rows[j]] += d * values[j]
+def _column_draws(columns, indptr, rows, values, theta, e, q, factor, alpha, lam,
+                  mu, noise):  # fmt: skip
+    """Gibbs draws of ``theta[columns]``, in order: per column, the sums of
+    ``h^2`` and ``h e`` over its non-zeros (``h = x`` for a weight, ``x (q -
+    theta x)`` for a factor), the draw from ``N(mean, 1 / precision)``, then
+    the residuals ``e`` (and ``q``) moved by the change."""
+    for c in range(columns.shape[0]):
+        j, old = columns[c], theta[columns[c]]
+        squares = total = 0.0
+        for t in range(indptr[c], indptr[c + 1]):
+            r, x = rows[t], values[t]
+            h = x * (q[r] - old * x) if factor else x
+            squares += h * h
+            total += h * e[r]
+        precision = alpha * squares + lam
+        # sum h (e + theta h) = sum h e + theta sum h^2
+        new = (alpha * (total + old * squares) + lam * mu) / precision
+        new += noise[c] / np.sqrt(precision)
+        delta = new - old
+        for t in range(indptr[c], indptr[c + 1]):
+            r, x = rows[t], values[t]
+            e[r] -= delta * (x * (q[r] - old * x) if factor else x)
+            if factor:
+                q[r] += delta * x
+        theta[j] = new
 
 
 def _group_sum(groups, values, n_groups):

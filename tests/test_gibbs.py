@@ -5,7 +5,7 @@ import pytest
 import scipy.sparse as sp
 from scipy.special import ndtr
 
-from sklfi._gibbs import Sampler, blocks, predict_one
+from sklfi._gibbs import Sampler, parts, predict_one
 
 
 def small_data(seed=0, n=80):
@@ -62,27 +62,25 @@ def naive_updates(X, y_hat, e, w0, w, V, alpha, mu_w, lam_w, mu_v, lam_v, fields
     return w, V
 
 
-def test_blocks_hold_columns_that_share_no_row():
+def test_parts_hold_the_columns_of_each_field():
     X, fields, _ = small_data()
-    found = blocks(sp.csc_matrix(X), fields)
-    covered = np.sort(np.concatenate([b.columns for _, b in found]))
-    np.testing.assert_array_equal(covered, np.arange(12))
-    for field, block in found:
-        assert np.all(fields[block.columns] == field)
-        assert len(np.unique(block.rows)) == len(block.rows)  # no shared row
-    # a one-hot field is one block; the multi-valued one needs several
-    assert [f for f, _ in found].count(0) == 1
-    assert [f for f, _ in found].count(2) >= 2
+    found = parts(sp.csc_matrix(X), fields)
+    assert [f for f, _ in found] == [0, 1, 2]
+    for field, part in found:
+        np.testing.assert_array_equal(part.columns, np.flatnonzero(fields == field))
+        sub = sp.csc_matrix((part.values, part.rows, part.indptr),
+                            (X.shape[0], len(part.columns)))  # fmt: skip
+        np.testing.assert_array_equal(sub.toarray(), X[:, part.columns])
 
 
-def test_block_updates_equal_the_per_feature_conditional_means():
-    """With the noise of the draws set to 0, a sweep of the vectorised
+def test_updates_equal_the_per_feature_conditional_means():
+    """With the noise of the draws set to 0, a sweep of the compiled
     updates lands exactly where the naive per-feature updates do."""
     X, fields, y = small_data()
     s = Sampler(sp.csr_matrix(X), y, fields, 3, 0.3, np.random.default_rng(0))
     for _ in range(3):  # (away from the start)
         s.sweep()
-    order = np.concatenate([b.columns for _, b in s.blocks])
+    order = np.concatenate([part.columns for _, part in s.parts])
     y_hat = naive_prediction(X, s.w0, s.w, s.Vt.T)
     np.testing.assert_allclose(s.z - s.e, y_hat, atol=1e-9)  # residuals kept
     expected = naive_updates(
@@ -90,11 +88,11 @@ def test_block_updates_equal_the_per_feature_conditional_means():
         s.lambda_v, fields, order,
     )  # fmt: skip
     s.rng = NoNoise()
-    for field, block in s.blocks:
-        s._linear(field, block)
+    for field, part in s.parts:
+        s._linear(field, part)
     for f in range(s.k):
-        for field, block in s.blocks:
-            s._factor(field, block, f)
+        for field, part in s.parts:
+            s._factor(field, part, f)
     np.testing.assert_allclose(s.w, expected[0], atol=1e-10)
     np.testing.assert_allclose(s.Vt.T, expected[1], atol=1e-10)
     # the residuals and the cached sums follow the new parameters
@@ -120,7 +118,7 @@ def dense_prediction(X, w0, w, V):
 
 def naive_chain(X, fields, y, k, seed, sweeps, burn_in, probit=False):
     """A per-feature Gibbs sampler written from the model's definition: every
-    draw recomputes the whole prediction; no blocks, no cached sums; the
+    draw recomputes the whole prediction; no cached sums; the
     columns in their natural order. Returns the posterior mean prediction."""
     rng = np.random.default_rng(seed)
     n, p = X.shape
