@@ -179,7 +179,8 @@ class _BaseEstimator(FieldInput, BaseEstimator):
         the embedding table, its gradient (and the buffer each step scatters
         it into), two optimizer states and the sum of weight averaging, and
         the field index (and a name per field)."""
-        copies = 6 if self._averaged_epochs(self.max_epochs) > 1 else 5
+        epochs = 1 if getattr(self, "_streaming", False) else self.max_epochs
+        copies = 6 if self._averaged_epochs(epochs) > 1 else 5
         width = self._table_width(n_fields)
         check_memory(
             4 * copies * n_features * width + 8 * n_features + 64 * n_fields,
@@ -387,6 +388,7 @@ class _BaseEstimator(FieldInput, BaseEstimator):
         """
         warm = self.warm_start and hasattr(self, "net_")
         with self._all_or_nothing():
+            self._streaming = False
             X, y = self._validate(X, y, reset=not warm)
             sample_weight = _check_weights(sample_weight, X)
             if warm:
@@ -436,6 +438,7 @@ class _BaseEstimator(FieldInput, BaseEstimator):
             )
         if not hasattr(self, "net_"):
             with self._all_or_nothing():
+                self._streaming = True  # (one epoch a call: no averaging)
                 X, y = self._validate(X, y)
                 sample_weight = _check_weights(sample_weight, X)
                 target, criterion, n_outputs = self._target(
@@ -482,15 +485,20 @@ class _BaseEstimator(FieldInput, BaseEstimator):
     def _averaged_epochs(self, epochs: int) -> int:
         """How many of the last of ``epochs`` epochs weight averaging
         averages (0: none, early stopping keeping the best epoch instead)."""
-        if self.early_stopping or self.average is False:
+        if self.early_stopping:
             return 0
-        return min(epochs // 2 if self.average is True else self.average, epochs)
+        if isinstance(self.average, (bool, np.bool_)):
+            return epochs // 2 if self.average else 0
+        return min(int(self.average), epochs)
 
     def _callbacks(self) -> list:
-        """The user's callbacks, and weight averaging or early stopping."""
+        """Weight averaging, the user's callbacks, and early stopping. (At
+        the end of training the averaging comes first: the user's callbacks
+        see the averaged weights, and a user's EarlyStopping that loads its
+        best epoch has the last word.)"""
         callbacks = list(self.callbacks or [])
         if self._averaged_epochs(self.max_epochs) > 1:
-            callbacks.append(("weight_averaging", WeightAveraging()))
+            callbacks.insert(0, ("weight_averaging", WeightAveraging()))
         if self.early_stopping:
             sink = print if self.verbose else _silent
             stopper = EarlyStopping(
@@ -584,6 +592,9 @@ class _BaseEstimator(FieldInput, BaseEstimator):
                 )
             except Interrupted as exc:  # an interrupted fit is no fit
                 raise exc.__cause__ from None
+            finally:
+                if averaging is not None:
+                    averaging.sums_ = None  # (a failed training leaves no copy)
         self._streams = (
             cpu.get_state(),
             None if on_device is None else on_device.get_state(),

@@ -74,6 +74,7 @@ class Sampler:
 
     def __init__(self, X, target, fields, k, init_stdev, rng, probit=False):
         X = sp.csc_matrix(X, dtype=np.float64)
+        X.sum_duplicates()  # (a column's non-zeros: one per row)
         self.n, self.p = X.shape
         self.k, self.rng, self.probit = k, rng, probit
         self.fields = np.unique(fields, return_inverse=True)[1]

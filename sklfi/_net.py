@@ -66,8 +66,10 @@ class WeightAveraging(Callback):
     mean lies nearer its centre, which generalises better (Izmailov et al.,
     "Averaging Weights Leads to Wider Optima and Better Generalization", UAI
     2018). Costs one pass over the weights per averaged epoch and one copy
-    of them, whatever the number of batches.
+    of them (in float32 at least), whatever the number of batches.
     """
+
+    epochs_, last_ = 0, 0  # (no window set: nothing is averaged)
 
     def window(self, epochs: int, last: int) -> None:
         """Average the last ``last`` of the next training call's ``epochs``."""
@@ -82,7 +84,12 @@ class WeightAveraging(Callback):
             return  # (the mean of one epoch is that epoch: no copy)
         with torch.no_grad():
             if self.sums_ is None:
-                self.sums_ = [t.detach().clone() for t in _averaged(net.module_)]
+                self.sums_ = [
+                    t.detach().to(
+                        torch.promote_types(t.dtype, torch.float32), copy=True
+                    )
+                    for t in _averaged(net.module_)
+                ]
             else:
                 for total, t in zip(self.sums_, _averaged(net.module_)):
                     total.add_(t)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 import torch
-from skorch.callbacks import Callback
+from skorch.callbacks import Callback, EarlyStopping
 
 from sklfi import BayesianFMRegressor, DeepFMRegressor, FMClassifier, FMRegressor
 from sklfi.datasets import make_planted_interaction
@@ -114,5 +114,47 @@ def test_the_size_guard_counts_the_sum_of_averaging(planted, monkeypatch):
     with pytest.raises(ValueError, match="columns in 1 fields.*GiB.*Hash the ids"):
         FMRegressor(max_epochs=4, fields=np.zeros(10**6, int)).fit(X, y)
     FMRegressor(max_epochs=4, average=False, fields=np.zeros(10**6, int)).fit(X, y)
+    # partial_fit, one epoch a call, never averages: no copy counted
+    FMRegressor(max_epochs=4, fields=np.zeros(10**6, int)).partial_fit(X, y)
     with pytest.raises(ValueError, match="180 samples of 9 values.*fewer samples"):
         BayesianFMRegressor(fields=np.zeros(10**6, int)).fit(X, y)
+
+
+def test_a_users_early_stopping_loads_its_best_epoch_after_the_averaging(planted):
+    # no epoch improves on the first by the (relative) threshold of 10: the
+    # user's EarlyStopping stops at epoch 8 and loads epoch 1, after the
+    # averaging of epochs 6 to 8 (which its on_train_end sees done)
+    X, y = planted
+    snaps = Snapshots()
+    stopper = EarlyStopping(monitor="train_loss", patience=7, threshold=10,
+                            load_best=True)  # fmt: skip
+    callbacks = [("snaps", snaps), ("stop", stopper)]
+    model = FMRegressor(max_epochs=10, random_state=0, callbacks=callbacks).fit(X, y)
+    assert model.n_iter_ == 8
+    for name, value in _state(model).items():
+        assert torch.equal(value, snaps.states[0][name]), name
+
+
+def test_numpy_booleans_are_booleans(planted):
+    X, y = planted
+    fitted = [FMRegressor(max_epochs=4, average=a, random_state=0).fit(X, y)
+              for a in (True, np.True_, False, np.False_)]  # fmt: skip
+    w = [_state(m)["embedding.weight"] for m in fitted]
+    assert torch.equal(w[0], w[1]) and torch.equal(w[2], w[3])
+    assert not torch.equal(w[0], w[2])
+
+
+class Fails(Callback):
+    def on_epoch_end(self, net, **kwargs):
+        if len(net.history) == 7:
+            raise RuntimeError("disk full")
+
+
+def test_a_failed_warm_fit_keeps_no_copy_of_the_weights(planted):
+    X, y = planted
+    model = FMRegressor(max_epochs=4, random_state=0).fit(X, y)
+    before = _state(model)["embedding.weight"].clone()
+    with pytest.raises(RuntimeError, match="disk full"):
+        model.set_params(warm_start=True, callbacks=[("fails", Fails())]).fit(X, y)
+    assert dict(model.net_.callbacks_)["weight_averaging"].sums_ is None
+    assert torch.equal(_state(model)["embedding.weight"], before)

@@ -118,3 +118,23 @@ def test_predictions_stay_in_the_training_targets_range():
     latent = model._average(unseen, lambda p: p)[0]
     assert latent > 3.5  # (what the clipping removes)
     np.testing.assert_allclose(model.predict(X[:50]), y[:50], atol=0.1)
+
+
+def test_an_interrupted_refit_keeps_the_fitted_model(planted, monkeypatch):
+    from sklfi import _gibbs
+
+    X, y = planted[:2]
+    model = BayesianFMClassifier(n_iter=5, n_burn_in=1, random_state=0).fit(X, y)
+    before = (model.classes_.copy(), model.V_samples_.copy())
+    sweeps = []
+
+    def interrupted(self):
+        sweeps.append(1)
+        if len(sweeps) == 3:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(_gibbs.Sampler, "sweep", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(X, np.where(y == 1, "yes", "no"))
+    np.testing.assert_array_equal(model.classes_, before[0])
+    np.testing.assert_array_equal(model.V_samples_, before[1])

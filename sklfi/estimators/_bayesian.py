@@ -81,7 +81,7 @@ class _BayesianFM(FieldInput, BaseEstimator):
         from .._gibbs import Sampler  # (numba's import: only for those who sample)
 
         X, y = self._validate(X, y)
-        target = self._target(y)
+        target, fitted = self._target(y)  # (set once the sampling is done)
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         sampler = Sampler(X, target, self.fields_, self.embedding_dim,
                           self.init_stdev, np.random.default_rng(seed),
@@ -102,6 +102,8 @@ class _BayesianFM(FieldInput, BaseEstimator):
                       f"{time.perf_counter() - start:.1f} s", flush=True)  # fmt: skip
         self.w0_samples_, self.w_samples_, self.V_samples_ = w0, w, V
         self.n_iter_ = self.n_iter
+        for name, value in fitted.items():
+            setattr(self, name, value)
         return self
 
     def _average(self, X, link, batch_rows=16384):
@@ -138,7 +140,7 @@ class BayesianFMRegressor(RegressorMixin, _BayesianFM):
     draws every parameter from its conditional posterior; the prediction is
     the average over the samples kept after the burn-in, each sample's
     prediction clipped to the range of the training targets, as libFM does
-    (clipping can only bring a prediction closer to a target in that range).
+    (a clipped sample is never further from a target in that range).
 
     Parameters
     ----------
@@ -192,8 +194,7 @@ class BayesianFMRegressor(RegressorMixin, _BayesianFM):
         y = np.asarray(y, dtype=np.float64)
         if not np.all(np.isfinite(y)):
             raise ValueError("y holds missing values (None or NaN) or infinity.")
-        self.target_range_ = (float(y.min()), float(y.max()))
-        return y
+        return y, {"target_range_": (float(y.min()), float(y.max()))}
 
     def _validate(self, X, y="no_validation", reset=True, **y_params):
         if not isinstance(y, str):
@@ -252,13 +253,13 @@ class BayesianFMClassifier(ClassifierMixin, _BayesianFM):
     def _target(self, y):
         _check_label_types(y)
         check_classification_targets(y)
-        self.classes_, codes = np.unique(y, return_inverse=True)
-        if len(self.classes_) != 2:
+        classes, codes = np.unique(y, return_inverse=True)
+        if len(classes) != 2:
             raise ValueError(
                 "Only binary classification is supported (a probit model): y "
-                f"has {len(self.classes_)} classes."
+                f"has {len(classes)} classes."
             )
-        return codes.astype(np.float64)
+        return codes.astype(np.float64), {"classes_": classes}
 
     def predict_proba(self, X):
         """Posterior mean probability of each class, shape (n_samples, 2)."""

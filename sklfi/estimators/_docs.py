@@ -28,8 +28,10 @@ default="{optimizer}"
     average : bool or int, default={average}
         Stochastic weight averaging: the fitted weights are the mean of the
         weights at the end of each of the last ``average`` epochs of ``fit``
-        (``True``: the last half, ``max_epochs // 2``; ``False``: the last
-        epoch's weights alone). On MovieLens-100K u1 it lowers every model's
+        (``True``: the last half, ``max_epochs // 2``, so nothing below 4
+        epochs; an int larger than ``max_epochs``: all of them; ``False``:
+        the last epoch's weights alone). A warm ``fit`` averages its own
+        epochs. On MovieLens-100K u1 it lowers every model's
         RMSE by 0.003 to 0.013, for under 2% more fit time. Not used with
         ``early_stopping``, which keeps the best epoch's weights, nor by
         ``partial_fit``, one epoch a call.
