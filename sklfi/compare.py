@@ -26,7 +26,7 @@ from .ranking import (
     EASE,
     ItemKNN,
     MostPopular,
-    _candidate_batches,
+    _score_items,
     full_ranks,
     leave_last_out,
     ranking_metrics,
@@ -260,14 +260,9 @@ def _next_item(ml, ratings, models, epochs, exclude_seen, random_state, verbose)
         est.fit(X, y)
         fitted.append((MODELS[model].name, est, time.perf_counter() - start))
     _log(verbose, f"scoring {len(items)} movies for each of {len(test)} users...")
-    scores = [np.empty((len(test), len(items))) for _ in fitted]
-    seconds = np.zeros(len(fitted))  # each model's own scoring time
     begin = time.perf_counter()
-    for first, n, X in _candidate_batches(test, items, features):
-        for k, (_, est, _) in enumerate(fitted):
-            start = time.perf_counter()
-            scores[k][first : first + n] = est.decision_function(X).reshape(n, -1)
-            seconds[k] += time.perf_counter() - start
+    scores, seconds = _score_items([est for _, est, _ in fitted], test, items,
+                                   features)  # fmt: skip
     shared = time.perf_counter() - begin - seconds.sum()
     _log(verbose, f"      the {n_scored} rows' features, built once: {shared:.1f} s")
     for (name, _, fit_seconds), score, sec in zip(fitted, scores, seconds):

@@ -5,8 +5,8 @@ import pickle
 
 import numpy as np
 import pytest
-from sklearn.linear_model import LinearRegression, LogisticRegression
-from sklearn.metrics import r2_score, roc_auc_score
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 
@@ -33,18 +33,6 @@ def test_classifier_learns_the_planted_interaction(planted):
     assert abs(linear_auc - 0.5) < 0.05 < roc_auc_score(y_test, proba[:, 1]) - 0.4
     assert np.array_equal(model.predict(X_test), proba[:, 1] > 0.5)
     assert np.array_equal(model.decision_function(X_test) > 0, proba[:, 1] > 0.5)
-
-
-def test_regressor_learns_the_planted_interaction():
-    X, y = make_planted_interaction(
-        n_samples=3000, task="regression", noise=0.3, random_state=2
-    )
-    enc = FieldEncoder()
-    X_train, X_test = enc.fit_transform(X[:2000]), enc.transform(X[2000:])
-    linear = LinearRegression().fit(X_train.tocsr(), y[:2000])
-    assert r2_score(y[2000:], linear.predict(X_test.tocsr())) < 0.05
-    model = BayesianFMRegressor(n_iter=60, random_state=0).fit(X_train, y[:2000])
-    assert r2_score(y[2000:], model.predict(X_test)) > 0.7
 
 
 def test_in_a_pipeline_and_a_grid_search_with_string_labels():

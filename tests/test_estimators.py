@@ -16,6 +16,7 @@ from sklearn.pipeline import make_pipeline
 
 from sklfi import (
     MODELS,
+    BayesianFMRegressor,
     FFMClassifier,
     FFMRegressor,
     FieldMatrix,
@@ -61,7 +62,7 @@ def test_predicts_interaction_of_pairs_never_seen_together(cls):
     assert auc >= 0.85
 
 
-@pytest.mark.parametrize("cls", REGRESSORS)
+@pytest.mark.parametrize("cls", REGRESSORS + [BayesianFMRegressor])
 def test_regressor_fits_planted_interaction_better_than_linear(cls):
     X, y = make_planted_interaction(
         n_samples=6000, task="regression", noise=0.3, random_state=2

@@ -167,13 +167,12 @@ def _one_hot(pos: np.ndarray, width: int) -> sp.csr_matrix:
     )
 
 
-def _rows_normalised(M: sp.csr_matrix, rows: np.ndarray) -> sp.csr_matrix:
-    """Rows ``rows`` of the 0/1 matrix ``M``, each divided by the square root
-    of its number of ones (SVD++'s normalisation); row -1 is empty."""
+def _implicit(M: sp.csr_matrix) -> sp.csr_matrix:
+    """The 0/1 matrix ``M`` with each row divided by the square root of its
+    number of ones (SVD++'s normalisation), and an empty row after the last,
+    which the code -1 of an unknown id picks."""
     norms = 1.0 / np.sqrt(np.maximum(np.diff(M.indptr), 1))
-    scaled = sp.diags(norms) @ M
-    empty = sp.csr_matrix((1, M.shape[1]))
-    return sp.vstack([scaled, empty]).tocsr()[np.where(rows >= 0, rows, M.shape[0])]
+    return sp.vstack([sp.diags(norms) @ M, sp.csr_matrix((1, M.shape[1]))]).tocsr()
 
 
 class MovieLensFeatures(TransformerMixin, BaseEstimator):
@@ -376,9 +375,12 @@ class MovieLensFeatures(TransformerMixin, BaseEstimator):
         # who rated what, whatever the time, for user_items and item_users
         rated = sp.csr_matrix((np.ones(len(X)), (user, items)),
                               (len(self._user_ids), len(self._item_ids)))  # fmt: skip
-        rated.sum_duplicates()
         rated.data[:] = 1.0  # (a movie rated twice counts once)
-        self._rated = rated
+        self._implicit = {
+            group: _implicit(M)
+            for group, M in (("user_items", rated), ("item_users", rated.T.tocsr()))
+            if group in self.groups_
+        }
         self._has_ratings = ratings is not None
         self._rating_mean, self._rating_scale = 0.0, 1.0
         if ratings is not None:  # (summed in the history's order)
@@ -416,12 +418,10 @@ class MovieLensFeatures(TransformerMixin, BaseEstimator):
                 blocks.update(side.take(ids))
 
         blocks.update(self._history_blocks(user, X["timestamp"].to_numpy()))
-        for group, rated, rows, ids in (
-            ("user_items", self._rated, user, self._item_ids),
-            ("item_users", self._rated.T.tocsr(), item, self._user_ids),
-        ):
-            if group in self.groups_:
-                blocks[group] = (_rows_normalised(rated, rows),
+        for group, rows, ids in (("user_items", user, self._item_ids),
+                                 ("item_users", item, self._user_ids)):  # fmt: skip
+            if group in self._implicit:
+                blocks[group] = (self._implicit[group][rows],
                                  [f"{group}={i}" for i in ids])  # fmt: skip
         out = hstack_fields(
             (sp.csr_matrix(blocks[g][0]), g, GROUPS[g][1], blocks[g][1])
