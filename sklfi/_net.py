@@ -224,6 +224,15 @@ class SparseNet(NeuralNet):
             yield to_device(out, device)
 
 
+#: What sklfi and skorch's AccelerateMixin use of an accelerator: the
+#: estimators check it is all there before they train.
+ACCELERATOR_METHODS = ("prepare", "backward", "unwrap_model", "gather", "reduce",
+                       "wait_for_everyone", "print", "accumulate", "autocast",
+                       "gather_for_metrics")  # fmt: skip
+ACCELERATOR_ATTRIBUTES = ("num_processes", "process_index", "device", "state",
+                          "is_main_process", "device_placement")  # fmt: skip
+
+
 class AcceleratedNet(AccelerateMixin, SparseNet):
     """:class:`SparseNet` with skorch's ``AccelerateMixin``: Hugging Face
     Accelerate places the model and, launched in several processes

@@ -26,12 +26,12 @@ from .ranking import (
     EASE,
     ItemKNN,
     MostPopular,
-    _score_items,
     full_ranks,
     leave_last_out,
     ranking_metrics,
     sample_negatives,
 )
+from .ranking._scoring import _score_items
 
 __all__ = ["TASKS", "compare_models", "plot_results"]
 

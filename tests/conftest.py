@@ -1,5 +1,6 @@
 import os
 
+import pandas as pd
 import pytest
 import torch
 from hypothesis import settings
@@ -36,3 +37,16 @@ def movielens():
             pytest.fail(message)
         pytest.skip(message)
     return load_movielens_100k(home, download_if_missing=False)
+
+
+@pytest.fixture
+def events():
+    """A few watch events (and ratings) of three users."""
+    return pd.DataFrame(
+        {
+            "user_id": [1, 1, 1, 2, 2, 3],
+            "item_id": [10, 11, 12, 10, 13, 11],
+            "timestamp": [5, 1, 3, 2, 4, 1],
+            "rating": [4, 3, 5, 2, 1, 5],
+        }
+    )

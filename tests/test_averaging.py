@@ -105,11 +105,11 @@ def test_the_size_guard_counts_the_sum_of_averaging(planted, monkeypatch):
     # FM over 1,000,000 columns, 9 values a column: 5 float32 copies of the
     # table (weights, gradient, its scatter buffer, Adam's two states) and
     # the field index take 188 MB, and averaging's sum makes it 224 MB
-    import sklfi._base
+    import sklfi._checks
 
     X = sp.csr_matrix((np.ones(5), (np.arange(5), np.arange(5))), (5, 10**6))
     y = np.arange(5.0)
-    monkeypatch.setattr(sklfi._base, "physical_memory", lambda: 200_000_000)
+    monkeypatch.setattr(sklfi._checks, "physical_memory", lambda: 200_000_000)
     FMRegressor(max_epochs=1, fields=np.zeros(10**6, int)).fit(X, y)
     with pytest.raises(ValueError, match="columns in 1 fields.*GiB.*Hash the ids"):
         FMRegressor(max_epochs=4, fields=np.zeros(10**6, int)).fit(X, y)

@@ -103,26 +103,54 @@ def test_predictions_stay_in_the_training_targets_range():
     assert model.target_range_ == (0.0, 3.0)
     unseen = np.hstack([np.eye(3)[[2]], np.eye(3)[[2]]])
     assert 2.9 < model.predict(unseen)[0] <= 3.0
-    latent = model._average(unseen, lambda p: p)[0]
+    latent = model._average(
+        unseen, lambda p: model.target_mean_ + model.target_scale_ * p
+    )[0]
     assert latent > 3.5  # (what the clipping removes)
     np.testing.assert_allclose(model.predict(X[:50]), y[:50], atol=0.1)
 
 
-def test_an_interrupted_refit_keeps_the_fitted_model(planted, monkeypatch):
+@pytest.mark.parametrize("fails", ["interrupted", "three classes"])
+def test_a_failed_refit_keeps_the_fitted_model(planted, monkeypatch, fails):
     from sklfi import _gibbs
 
     X, y = planted[:2]
     model = BayesianFMClassifier(n_iter=5, n_burn_in=1, random_state=0).fit(X, y)
-    before = (model.classes_.copy(), model.V_samples_.copy())
-    sweeps = []
+    before = model.predict_proba(X)
+    fitted = dict(model.__dict__)
+    narrower = X.tocsr()[:, 1:]  # (another n_features_in_, other fields)
+    if fails == "interrupted":
+        sweeps = []
 
-    def interrupted(self):
-        sweeps.append(1)
-        if len(sweeps) == 3:
-            raise KeyboardInterrupt
+        def interrupted(self):
+            sweeps.append(1)
+            if len(sweeps) == 3:
+                raise KeyboardInterrupt
 
-    monkeypatch.setattr(_gibbs.Sampler, "sweep", interrupted)
-    with pytest.raises(KeyboardInterrupt):
-        model.fit(X, np.where(y == 1, "yes", "no"))
-    np.testing.assert_array_equal(model.classes_, before[0])
-    np.testing.assert_array_equal(model.V_samples_, before[1])
+        monkeypatch.setattr(_gibbs.Sampler, "sweep", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            model.fit(narrower, np.where(y == 1, "yes", "no"))
+    else:
+        with pytest.raises(ValueError, match="Only binary"):
+            model.fit(narrower, np.arange(len(y)) % 3)
+    assert model.__dict__.keys() == fitted.keys()
+    assert model.n_features_in_ == X.shape[1]
+    np.testing.assert_array_equal(model.classes_, fitted["classes_"])
+    np.testing.assert_array_equal(model.predict_proba(X), before)
+
+
+def test_the_regressor_is_the_same_in_any_units_of_the_target():
+    # noise-free y = the column's index; the sampler's priors suit a target
+    # of unit scale, so the target is standardised: y * s gives s * the model
+    rng = np.random.default_rng(0)
+    X = np.eye(5)[rng.integers(0, 5, 200)]
+    y = X @ np.arange(5.0)
+    reference = BayesianFMRegressor(random_state=0).fit(X, y).predict(np.eye(5))
+    assert np.abs(reference - np.arange(5)).max() < 0.05
+    for s in [1e-160, 1e-6, 1e-3, 1e3, 1e4, 1e6, 1e160]:
+        model = BayesianFMRegressor(random_state=0).fit(X, y * s)
+        scaled = model.predict(np.eye(5)) / s  # (rounding: another chain)
+        np.testing.assert_allclose(scaled, reference, atol=0.01, err_msg=str(s))
+        assert model.target_range_ == (0.0, 4 * s)
+    shifted = BayesianFMRegressor(random_state=0).fit(X, y + 1e6)
+    np.testing.assert_allclose(shifted.predict(np.eye(5)) - 1e6, reference, atol=1e-6)

@@ -2,7 +2,9 @@
 
 import io
 import os
+import re
 import shutil
+import sys
 import urllib.error
 import zipfile
 from pathlib import Path
@@ -11,7 +13,12 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from sklfi.datasets import load_movielens_100k, make_planted_interaction
+from sklfi._base import check_memory
+from sklfi.datasets import (
+    load_libffm,
+    load_movielens_100k,
+    make_planted_interaction,
+)
 
 
 def test_movielens_tables(movielens):
@@ -139,8 +146,6 @@ def pd_mean(keys, y):
 
 
 def test_load_libffm(tmp_path):
-    from sklfi.datasets import load_libffm
-
     path = tmp_path / "train.ffm"
     path.write_text("1 0:0:1 1:3:1 2:5:0.5\n0 0:1:1 1:2:1\n\n1 0:0:1 1:4:1 2:5:2\n")
     X, y = load_libffm(path)
@@ -154,13 +159,13 @@ def test_load_libffm(tmp_path):
     with pytest.raises(ValueError, match="line 1"):
         load_libffm(tmp_path / "bad.ffm")
     (tmp_path / "two.ffm").write_text("1 0:0:1\n0 1:0:1\n")
-    with pytest.raises(ValueError, match="feature 0 appears under two fields"):
+    with pytest.raises(
+        ValueError, match="line 1: feature 0 appears under two fields, 0 and 1;"
+    ):
         load_libffm(tmp_path / "two.ffm")
 
 
 def test_load_libffm_chunks(tmp_path):
-    from sklfi.datasets import load_libffm
-
     path = tmp_path / "train.ffm"
     lines = ["1 0:0:1 1:3:1 1:4:1 2:6:0.5", "0 0:1:1 1:2:1", "", "1 0:0:1 2:6:2",
              "0 0:1:1 1:3:1", "1 0:5:1 2:6:1"]  # fmt: skip
@@ -180,8 +185,109 @@ def test_load_libffm_chunks(tmp_path):
     with pytest.raises(ValueError, match="chunksize"):
         load_libffm(path, chunksize=0)
     (tmp_path / "late.ffm").write_text("1 0:0:1\n0 0:1:1\n1 1:0:1\n")
-    with pytest.raises(ValueError, match="feature 0 appears under two fields"):
+    with pytest.raises(
+        ValueError, match="line 3: feature 0 appears under two fields, 1 and 0;"
+    ):
         load_libffm(tmp_path / "late.ffm", chunksize=2)  # refused before any chunk
+
+
+def _ffm(tmp_path, content, name="f.ffm"):
+    path = tmp_path / name
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    return path
+
+
+def _load(path, chunksize=None, **sizes):
+    """The whole file, or every chunk of it (to reach any error the reading
+    of the chunks raises)."""
+    if chunksize is None:
+        return load_libffm(path, **sizes)
+    return list(load_libffm(path, chunksize=chunksize, **sizes))
+
+
+@pytest.mark.parametrize("chunksize", [None, 1, 1000])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("1 0:0:1\n1 -1:0:1\n", "line 2: negative field id -1"),
+        ("1 0:0:1\n\n1 0:-3:1\n", "line 3: negative feature id -3"),
+        ("1 0:99999999999999999999:1\n",
+         "line 1: the feature id 99999999999999999999 is beyond int64"),
+        ("1 0:0:1\n0 -9223372036854775809:0:1\n",
+         "line 2: the field id -9223372036854775809 is beyond int64"),
+        (b"1 0:0:1\n0 0:1:1 1:\xff:1\n", "line 2: the byte 0xff is not UTF-8"),
+        # past the first block the decoder reads: still the right line
+        (b"1 0:0:1\n" * 1999 + b"0 0:\xe9t\xe9:1\n", "line 2000: the byte 0xe9 is"),
+    ],
+)  # fmt: skip
+def test_load_libffm_refuses_bad_ids_and_bytes_naming_the_line(
+    tmp_path, content, message, chunksize
+):
+    path = _ffm(tmp_path, content)
+    with pytest.raises(ValueError, match=re.escape(f"{path}, {message}")):
+        _load(path, chunksize)
+
+
+@pytest.mark.parametrize("chunksize", [None, 1])
+def test_load_libffm_refuses_ids_too_large_for_memory_before_allocating(
+    tmp_path, monkeypatch, chunksize
+):
+    memory = sys.modules[check_memory.__module__]
+    monkeypatch.setattr(memory, "physical_memory", lambda: 16 * 2**30)
+    path = _ffm(tmp_path, "1 0:0:1\n0 0:1:1 1:9999999999:1\n")  # a typo'd id
+    with pytest.raises(
+        ValueError,
+        match=re.escape(f"{path}, line 2: the feature id 9999999999 asks for "
+                        "10,000,000,000 features") + r".*than this machine's "
+        r"16\.0 GiB\. Give n_features.*hash the ids",
+    ):  # fmt: skip
+        _load(path, chunksize)  # (a chunked read: before any chunk)
+    path = _ffm(tmp_path, "1 0:0:1\n0 999999999:1:1\n")
+    with pytest.raises(ValueError, match="line 2: the field id 999999999 asks for"):
+        _load(path, chunksize)
+    with pytest.raises(
+        ValueError, match=r"the field index of n_features=1,000,000,000,000: about"
+    ):
+        _load(path, chunksize, n_features=10**12)
+    monkeypatch.undo()  # any machine: ids far beyond its memory
+    path = _ffm(tmp_path, "1 0:0:1\n0 0:1:1 1:1000000000000000:1\n")
+    with pytest.raises(ValueError, match="line 2: the feature id 1000000000000000"):
+        _load(path, chunksize)
+    X, _ = load_libffm(_ffm(tmp_path, "1 0:0:1 1:999999:1\n"))  # a large id fits
+    assert X.shape == (1, 10**6) and X.fields[-1] == 1
+
+
+@pytest.mark.parametrize("chunksize", [None, 1])
+def test_load_libffm_ids_beyond_the_sizes_given_name_the_line(tmp_path, chunksize):
+    path = _ffm(tmp_path, "1 0:0:1\n0 0:1:1 1:2:1\n")
+    with pytest.raises(ValueError, match=re.escape(
+        f"{path}, line 2: feature id 2 is beyond n_features=2"
+    )):  # fmt: skip
+        _load(path, chunksize, n_features=2)
+    with pytest.raises(ValueError, match="line 2: field id 1 is beyond n_fields=1"):
+        _load(path, chunksize, n_fields=1)
+
+
+@pytest.mark.parametrize("name", ["n_features", "n_fields"])
+@pytest.mark.parametrize("value", [-1, 0, 1.5, "3", True])
+def test_load_libffm_checks_n_features_and_n_fields(tmp_path, name, value):
+    path = _ffm(tmp_path, "1 0:0:1\n")
+    message = f"{name} must be a positive integer, got {value!r}"
+    for chunksize in (None, 1):
+        with pytest.raises(ValueError, match=re.escape(message)):
+            _load(path, chunksize, **{name: value})
+    X, _ = load_libffm(path, **{name: np.int64(3)})  # numpy integers are fine
+    assert len(X.field_names if name == "n_fields" else X.fields) == 3
+
+
+def test_load_libffm_columns_of_no_feature_belong_to_field_0(tmp_path):
+    X, y = load_libffm(_ffm(tmp_path, "\n1\n"), n_features=3)  # no entry at all
+    assert X.shape == (1, 3) and X.nnz == 0 and y.tolist() == [1.0]
+    np.testing.assert_array_equal(X.fields, [0, 0, 0])
+    assert X.field_names == ("field0",) and X.field_kinds == ("categorical",)
+    X, y = load_libffm(_ffm(tmp_path, ""))  # a blank file: nothing at all
+    assert X.shape == (0, 0) and X.field_names == () and len(y) == 0
+    assert list(load_libffm(_ffm(tmp_path, "\n \n"), chunksize=2)) == []
 
 
 def test_make_hashed_ctr():

@@ -122,11 +122,35 @@ class FakeAccelerator:
         self.device = torch.device(device)
         self.state = SimpleNamespace(backend=backend)
 
+        self.is_main_process, self.device_placement = True, True
+
     def prepare(self, obj):
         return obj
 
     def backward(self, loss):
         loss.backward()
+
+    # (the rest of the API sklfi checks for; these tests fail before using it)
+    unwrap_model = gather = reduce = wait_for_everyone = print = prepare
+    accumulate = autocast = gather_for_metrics = prepare
+
+
+def test_an_accelerator_lacking_what_sklfi_uses_is_refused(small):
+    class Partial:  # (prepare and backward, not the rest)
+        def prepare(self, obj):
+            return obj
+
+        def backward(self, loss):
+            loss.backward()
+
+    with pytest.raises(ValueError, match="'accelerator' parameter.*unwrap_model"):
+        MODELS["fm"].classifier(accelerator=Partial()).fit(*small)
+    partial = FakeAccelerator()
+    del partial.process_index
+    est = MODELS["fm"].classifier(accelerator=partial)
+    with pytest.raises(TypeError, match="FakeAccelerator has no process_index"):
+        est.fit(*small)
+    assert not hasattr(est, "net_")
 
 
 @pytest.fixture

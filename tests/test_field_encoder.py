@@ -194,6 +194,11 @@ def test_duplicate_column_labels_are_an_error():
     df = pd.DataFrame([[1, 2, 3]], columns=["a", "b", "a"])
     with pytest.raises(ValueError, match=r"several columns named \['a'\]"):
         FieldEncoder().fit(df)
+    # 0 and "0" would be one field, named "0", whose categories the second
+    # column's would overwrite: the first would encode to nothing
+    df = pd.DataFrame({0: ["a", "b"], "0": ["c", "d"]})
+    with pytest.raises(ValueError, match=r"several columns named \['0'\] \(as text"):
+        FieldEncoder().fit(df)
 
 
 def test_numbers_near_the_largest_float_are_standardised():

@@ -60,6 +60,7 @@ def test_chunks_are_encoded_as_the_whole(df):
 
 
 def test_the_same_columns_in_another_process(df):
+    df = df.assign(site=["a.com", "\ud800", "a.com", "\udcff", "b\udfff"])
     code = (
         "import pickle, sys, pandas as pd; from sklfi.preprocessing import "
         "FieldHasher; df = pickle.loads(sys.stdin.buffer.read()); "
@@ -94,3 +95,49 @@ def test_learns_the_planted_interaction_from_hashed_ids():
     # the columns of a call are described once, not rebuilt
     hasher = model[0]
     assert hasher.transform(X[:5])._fields is hasher.transform(X[5:9])._fields
+
+
+def test_the_columns_of_ordinary_values_do_not_change():
+    # pinned: a model trained on hashed columns must meet the same ones later
+    df = pd.DataFrame({"site": ["a.com", "é", "日本", "\U0001f600", "", "12"],
+                       "ünï": [10**18, 7, 3, 12.0, -1, 0]})  # fmt: skip
+    X = FieldHasher(n_features=2**20, categorical=["site", "ünï"]).transform(df)
+    columns = X.tocsr().indices.reshape(-1, 2) - [0, 2**20]
+    assert columns.tolist() == [
+        [536661, 29773], [62304, 35588], [257963, 472060], [594348, 468878],
+        [73766, 424160], [458500, 218648],
+    ]  # fmt: skip
+
+
+def test_lone_surrogates_are_hashed():
+    # Python's "\ud800", or a file's undecodable byte read with
+    # errors="surrogateescape", in the values or in a column's name
+    df = pd.DataFrame(
+        {
+            "x": ["\ud800", "\udcff", "a", "\ud800", None],
+            "tags\udcff": ["\ud800|a", "\udcff", "", None, "a"],
+        }
+    )
+    X = FieldHasher(n_features=2**20, categorical=["x"], multi_valued=["tags\udcff"])
+    csr = X.transform(df).tocsr()
+    x, tags = csr[:, : 2**20], csr[:, 2**20 :]
+    assert x.getnnz(axis=1).tolist() == [1, 1, 1, 1, 0]
+    assert len({x[i].indices[0] for i in range(3)}) == 3  # three values
+    assert x[0].indices[0] == x[3].indices[0]
+    assert tags.getnnz(axis=1).tolist() == [2, 1, 0, 0, 1]
+    a = tags[4].indices[0]
+    assert a in tags[0].indices and tags[1].indices[0] != a
+
+
+def test_columns_named_alike_as_text_are_refused():
+    # 0 and "0" would make two fields named "0" with one seed: the same ids
+    # in both would land in the same columns
+    df = pd.DataFrame({0: ["a", "b"], "0": ["a", "c"], "price": [1.0, 2.0]})
+    message = r"several columns named \['0'\] \(as text: 0, '0'\)"
+    for hasher in (FieldHasher(), FieldHasher(categorical=[0], numeric=["price"])):
+        with pytest.raises(ValueError, match=message):
+            hasher.fit(df)
+        with pytest.raises(ValueError, match=message):
+            hasher.transform(df)
+    X = FieldHasher().transform(df.rename(columns={"0": "zero"}))
+    assert X.field_names == ("0", "zero", "price")

@@ -173,3 +173,21 @@ def test_sparse_updates_when_the_table_is_large(planted):
     assert not FMClassifier(max_epochs=1).fit(X, y).net_.module_.embedding.sparse
     with pytest.raises(ValueError, match="sparse updates need optimizer 'adam'"):
         FMClassifier(sparse_updates=True, optimizer="sgd").fit(X, y)
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "adamw"])
+def test_a_pickled_stream_with_sparse_updates_carries_on(planted, optimizer):
+    # the lazy optimizer's state (its kind of decay, its exact counters)
+    # travels with the model: the pickle continues as the original does
+    import pickle
+
+    X, y, X_test, _ = planted
+    model = FMClassifier(sparse_updates=True, optimizer=optimizer, weight_decay=0.01,
+                         random_state=0)  # fmt: skip
+    model.partial_fit(X[:3000], y[:3000], classes=[0, 1])
+    again = pickle.loads(pickle.dumps(model))
+    for m in (model, again):
+        m.partial_fit(X[3000:6000], y[3000:6000])
+    np.testing.assert_array_equal(scores(again, X_test), scores(model, X_test))
+    state = next(s for s in again.net_.optimizer_.state.values() if "last" in s)
+    assert isinstance(state["step"], int) and state["last"].dtype == torch.int64

@@ -15,18 +15,6 @@ from sklfi.ranking import leave_last_out, sample_negatives, score_candidates
 from .test_metrics import ItemScore
 
 
-@pytest.fixture
-def events():
-    return pd.DataFrame(
-        {
-            "user_id": [1, 1, 1, 2, 2, 3],
-            "item_id": [10, 11, 12, 10, 13, 11],
-            "timestamp": [5, 1, 3, 2, 4, 1],
-            "rating": [4, 3, 5, 2, 1, 5],
-        }
-    )
-
-
 def test_leave_last_out(events):
     train, test = leave_last_out(events)
     # user 1's last event is at t=5, user 2's at t=4; user 3 has one event

@@ -261,6 +261,19 @@ def test_missing_or_huge_regression_targets(planted):
     assert np.isfinite(huge._y_scale) and np.all(np.isfinite(huge.predict(X)))
 
 
-def test_batch_norm_needs_two_rows():
+@pytest.mark.parametrize("cls", [NFMRegressor, DLRMClassifier])
+def test_batch_norm_needs_two_rows_in_every_call(cls):
+    X, y = np.eye(4), np.array([0, 1, 0, 1])
+    if cls is NFMRegressor:  # (a classifier needs 2 classes, so 2 rows)
+        with pytest.raises(ValueError, match="batch_norm=True needs 2 training rows"):
+            cls(batch_norm=True).fit(X[:1], y[:1])
+    model = cls(batch_norm=True, max_epochs=1, random_state=0)
+    model.partial_fit(X, y, **({"classes": [0, 1]} if cls is DLRMClassifier else {}))
+    before = model.predict(X)
+    # a one-row chunk of a stream, or a warm refit on one row
     with pytest.raises(ValueError, match="batch_norm=True needs 2 training rows"):
-        NFMRegressor(batch_norm=True).fit(np.ones((1, 3)), [1.0])
+        model.partial_fit(X[:1], y[:1])
+    with pytest.raises(ValueError, match="batch_norm=True needs 2 training rows"):
+        model.set_params(warm_start=True).fit(X[:1], y[:1])
+    np.testing.assert_array_equal(model.predict(X), before)
+    assert model.n_iter_ == 1

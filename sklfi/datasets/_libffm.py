@@ -3,30 +3,43 @@
 from __future__ import annotations
 
 from itertools import islice
+from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
 
+from .._checks import check_memory
 from .._fields import FieldMatrix, Fields, check_positive_integer
 
 __all__ = ["load_libffm"]
+
+#: Bytes that every column, and every field, of the output costs while it is
+#: read: the field of every feature (grown by doubling), then the field
+#: index with its mask and used columns; a count, a kind and a name per field.
+_COLUMN_BYTES, _FIELD_BYTES = 32, 96
+_ADVICE = (
+    "Give n_features and n_fields (those of the training file) to refuse "
+    "larger ids, or hash the ids into fewer columns (2**20 to 2**24 per field "
+    "is usual) or remap them to the ids actually seen."
+)
 
 
 def load_libffm(path, n_features=None, n_fields=None, chunksize=None):
     """Load a file in the LIBFFM format as a :class:`~sklfi.FieldMatrix`.
 
     Each line is ``label field:feature:value ...`` with 0-based integer field
-    and feature ids, the format of LIBFFM and xLearn. (The libFM / svmlight
-    format, ``label feature:value ...``, has no fields: read it with
-    :func:`sklearn.datasets.load_svmlight_file`, in chunks with its
-    ``offset`` and ``length``, and pass ``fields`` to the estimator.)
+    and feature ids, the format of LIBFFM and xLearn, in UTF-8 (or ASCII).
+    (The libFM / svmlight format, ``label feature:value ...``, has no fields:
+    read it with :func:`sklearn.datasets.load_svmlight_file`, in chunks with
+    its ``offset`` and ``length``, and pass ``fields`` to the estimator.)
 
     Parameters
     ----------
     path : str or path-like
     n_features : int, default=None
         Number of columns; defaults to the largest feature id + 1 (give it to
-        load a test file with the columns of the training file).
+        load a test file with the columns of the training file). Columns of
+        no feature in the file belong to field 0.
     n_fields : int, default=None
         Number of fields; defaults to the largest field id + 1.
     chunksize : int, default=None
@@ -45,7 +58,10 @@ def load_libffm(path, n_features=None, n_fields=None, chunksize=None):
     Raises
     ------
     ValueError
-        On a malformed line, or a feature listed under two fields.
+        On a malformed line (or one that is not UTF-8), a negative id, an id
+        beyond ``n_features`` or ``n_fields``, or beyond int64, a feature
+        listed under two fields, or ids so large that the columns would not
+        fit in this machine's memory; the message gives the line.
 
     Examples
     --------
@@ -54,41 +70,60 @@ def load_libffm(path, n_features=None, n_fields=None, chunksize=None):
         for X, y in load_libffm("train.ffm", chunksize=100_000):
             model.partial_fit(X, y, classes=[0, 1])
     """
-    if chunksize is None:
-        with open(path, encoding="utf-8") as handle:
-            labels, rows, fields_of, features, values = _parse(handle, path, 1)
-        index = _FieldIndex(path, n_features, n_fields)
-        index.add(rows, fields_of, features, values)
-        info = index.fields()
-        return FieldMatrix._from_parts(
-            _matrix(labels, rows, features, values, info), info
-        ), labels
-    check_positive_integer(chunksize, "chunksize")
     index = _FieldIndex(path, n_features, n_fields)
-    for _, rows, fields_of, features, values in _read_chunks(path, chunksize):
-        index.add(rows, fields_of, features, values)
+    if chunksize is None:
+        with _open(path) as handle:
+            entries = _parse(handle, path, 1)
+        index.add(entries)
+        info = index.fields()
+        return FieldMatrix._from_parts(_matrix(entries, info), info), entries.labels
+    check_positive_integer(chunksize, "chunksize")
+    for entries in _read_chunks(path, chunksize):
+        index.add(entries)
     return _chunks(path, chunksize, index.fields())
 
 
 def _chunks(path, chunksize, info):
-    for labels, rows, _, features, values in _read_chunks(path, chunksize):
-        X = _matrix(labels, rows, features, values, info)
-        yield FieldMatrix._from_parts(X, info), labels
+    for entries in _read_chunks(path, chunksize):
+        yield FieldMatrix._from_parts(_matrix(entries, info), info), entries.labels
+
+
+def _open(path):
+    # Bytes that are not UTF-8 become lone surrogates, which no number
+    # parses: _parse reports their line instead of the decoder failing
+    # somewhere in a block of lines.
+    return open(path, encoding="utf-8", errors="surrogateescape")
 
 
 def _read_chunks(path, chunksize):
-    with open(path, encoding="utf-8") as handle:
+    with _open(path) as handle:
         number = 1
         while lines := list(islice(handle, chunksize)):
-            parsed = _parse(lines, path, number)
+            entries = _parse(lines, path, number)
             number += len(lines)
-            if len(parsed[0]):
-                yield parsed
+            if len(entries.labels):
+                yield entries
 
 
-def _parse(lines, path, first_number):
-    """Labels, and row, field, feature and value of every entry."""
-    labels, rows, fields, features, values = [], [], [], [], []
+class _Entries(NamedTuple):
+    """The labels and line numbers of the rows, and the row, field, feature
+    and value of every entry."""
+
+    labels: np.ndarray
+    numbers: np.ndarray
+    rows: np.ndarray
+    fields: np.ndarray
+    features: np.ndarray
+    values: np.ndarray
+
+    def line(self, entry: int) -> int:
+        return int(self.numbers[self.rows[entry]])
+
+
+def _parse(lines, path, first_number) -> _Entries:
+    """The entries of ``lines``, the first of them numbered ``first_number``;
+    a ValueError giving the line of any malformed line or negative id."""
+    labels, numbers, rows, fields, features, values = [], [], [], [], [], []
     for number, line in enumerate(lines, first_number):
         tokens = line.split()
         if not tokens:
@@ -101,14 +136,51 @@ def _parse(lines, path, first_number):
                 features.append(int(j))
                 values.append(float(v))
         except ValueError:
-            raise ValueError(
-                f"{path}, line {number}: expected 'label field:feature:value "
-                f"...', got {line.strip()[:80]!r}."
-            ) from None
+            raise _malformed(path, number, line) from None
+        numbers.append(number)
         rows.extend([len(labels) - 1] * len(triples))
-    return (np.asarray(labels), np.asarray(rows, dtype=np.int64),
-            np.asarray(fields, dtype=np.int64), np.asarray(features, dtype=np.int64),
-            np.asarray(values))  # fmt: skip
+    entries = _Entries(
+        np.asarray(labels), np.asarray(numbers, dtype=np.int64),
+        np.asarray(rows, dtype=np.int64), *_ids(fields, features, rows, numbers, path),
+        np.asarray(values),
+    )  # fmt: skip
+    for what, ids in (("field", entries.fields), ("feature", entries.features)):
+        if len(ids) and ids.min() < 0:
+            k = int(np.argmax(ids < 0))  # (the first)
+            raise ValueError(
+                f"{path}, line {entries.line(k)}: negative {what} id {ids[k]}; "
+                "ids are 0-based."
+            )
+    return entries
+
+
+def _malformed(path, number, line) -> ValueError:
+    escaped = [c for c in line if "\udc80" <= c <= "\udcff"]
+    if escaped:
+        return ValueError(
+            f"{path}, line {number}: the byte {ord(escaped[0]) - 0xDC00:#x} is "
+            "not UTF-8 text; save the file in UTF-8 (or ASCII)."
+        )
+    return ValueError(
+        f"{path}, line {number}: expected 'label field:feature:value ...', "
+        f"got {line.strip()[:80]!r}."
+    )
+
+
+def _ids(fields, features, rows, numbers, path):
+    """Field and feature ids as int64, or the line of one beyond int64."""
+    try:
+        return np.asarray(fields, np.int64), np.asarray(features, np.int64)
+    except OverflowError:  # rare: find the culprit in Python
+        for k, (f, j) in enumerate(zip(fields, features)):
+            for what, v in (("field", f), ("feature", j)):
+                if not -(2**63) <= v < 2**63:
+                    raise ValueError(
+                        f"{path}, line {numbers[rows[k]]}: the {what} id {v} "
+                        "is beyond int64: fix the line, or hash the ids into "
+                        "fewer columns or remap them to the ids actually seen."
+                    ) from None
+        raise
 
 
 class _FieldIndex:
@@ -117,38 +189,89 @@ class _FieldIndex:
     chunks."""
 
     def __init__(self, path, n_features, n_fields):
-        self.path, self.n_features, self.n_fields = path, n_features, n_fields
-        self.field_of = np.full(0 if n_features is None else n_features, -1)
+        for value, name in ((n_features, "n_features"), (n_fields, "n_fields")):
+            if value is not None:
+                check_positive_integer(value, name)
+        self.path = path
+        self.n_features = None if n_features is None else int(n_features)
+        self.n_fields = None if n_fields is None else int(n_fields)
+        sizes = {"n_features": self.n_features, "n_fields": self.n_fields}
+        given = " and ".join(f"{k}={v:,}" for k, v in sizes.items() if v is not None)
+        check_memory(
+            _COLUMN_BYTES * (self.n_features or 0)
+            + _FIELD_BYTES * (self.n_fields or 0),
+            f"the field index of {given}",
+            "Hash the ids into fewer columns (2**20 to 2**24 per field is "
+            "usual), or remap them to the ids actually seen.",
+        )
+        self.field_of = np.full(self.n_features or 0, -1)
+        self.top_feature = self.top_field = -1
         self.multi, self.non_binary = set(), set()
 
-    def add(self, rows, fields_of, features, values):
+    def add(self, entries: _Entries):
+        rows, fields_of, features, values = entries[2:]
         if not len(features):
             return
-        pairs = rows * (int(fields_of.max()) + 1) + fields_of
+        self._check_ids(entries)
+        top = int(fields_of.max())
+        self.top_field = max(self.top_field, top)
+        self.top_feature = max(self.top_feature, int(features.max()))
+        # (row, field) pairs fit in int64: _check_ids bounds the field ids.
+        pairs = rows * (top + 1) + fields_of
         unique, counts = np.unique(pairs, return_counts=True)
-        self.multi.update((unique[counts > 1] % (int(fields_of.max()) + 1)).tolist())
+        self.multi.update((unique[counts > 1] % (top + 1)).tolist())
         self.non_binary.update(
             np.unique(fields_of[(values != 0) & (values != 1)]).tolist()
         )
-        if self.n_features is None and features.max() >= len(self.field_of):
+        if features.max() >= len(self.field_of):
             grown = np.full(max(int(features.max()) + 1, 2 * len(self.field_of)), -1)
             grown[: len(self.field_of)] = self.field_of
             self.field_of = grown
-        if features.max() >= len(self.field_of) or (
-            self.n_fields is not None and fields_of.max() >= self.n_fields
-        ):
-            raise ValueError(
-                f"{self.path} has feature or field ids beyond n_features="
-                f"{self.n_features} or n_fields={self.n_fields}."
-            )
         known = self.field_of[features]
         self.field_of[features] = fields_of
         clash = (self.field_of[features] != fields_of) | (
             (known >= 0) & (known != fields_of)
         )
         if np.any(clash):
+            k = int(np.argmax(clash))
+            # the other field: an earlier chunk's, or a later line's in this one
+            other = self.field_of[features[k]]
+            if known[k] not in (-1, fields_of[k]):
+                other = known[k]
             raise ValueError(
-                f"{self.path}: feature {features[clash][0]} appears under two fields."
+                f"{self.path}, line {entries.line(k)}: feature {features[k]} "
+                f"appears under two fields, {fields_of[k]} and {other}; a "
+                "feature belongs to one field."
+            )
+
+    def _check_ids(self, entries: _Entries):
+        """Refuse ids beyond n_features or n_fields, or, where those are not
+        given, ids whose columns or fields would not fit in memory, before
+        allocating them."""
+        need, culprits = 0, []
+        for what, ids, given, top, cost in (
+            ("feature", entries.features, self.n_features, self.top_feature,
+             _COLUMN_BYTES),
+            ("field", entries.fields, self.n_fields, self.top_field, _FIELD_BYTES),
+        ):  # fmt: skip
+            k = int(np.argmax(ids))
+            if given is not None and ids[k] >= given:
+                raise ValueError(
+                    f"{self.path}, line {entries.line(k)}: {what} id {ids[k]} "
+                    f"is beyond n_{what}s={given} (ids run from 0 to "
+                    f"n_{what}s - 1)."
+                )
+            size = given if given is not None else max(int(ids[k]), top) + 1
+            need += cost * size
+            if given is None:
+                culprits.append((cost * size, what, ids[k], entries.line(k), size))
+        if culprits:  # (blame the id that costs the most)
+            _, what, id_, line, size = max(culprits)
+            check_memory(
+                need,
+                f"{self.path}, line {line}: the {what} id {id_} asks for "
+                f"{size:,} {what}s; their field index",
+                _ADVICE,
             )
 
     def fields(self) -> Fields:
@@ -157,8 +280,8 @@ class _FieldIndex:
         if n_features is None:
             n_features = int(used.max(initial=-1)) + 1
         n_fields = self.n_fields
-        if n_fields is None:
-            n_fields = int(self.field_of.max(initial=-1)) + 1
+        if n_fields is None:  # (a field for the columns of no feature seen)
+            n_fields = max(self.top_field + 1, int(n_features > 0))
         index = np.zeros(n_features, dtype=np.int64)
         index[used] = self.field_of[used]
         width = np.bincount(index, minlength=n_fields)
@@ -172,9 +295,9 @@ class _FieldIndex:
         return Fields(index, names, tuple(kinds))
 
 
-def _matrix(labels, rows, features, values, info):
+def _matrix(entries: _Entries, info: Fields):
     return sp.csr_matrix(
-        (values, (rows, features)),
-        shape=(len(labels), len(info.index)),
+        (entries.values, (entries.rows, entries.features)),
+        shape=(len(entries.labels), len(info.index)),
         dtype=np.float64,
     )

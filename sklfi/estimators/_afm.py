@@ -9,12 +9,9 @@ import pandas as pd
 import torch
 from sklearn.utils._param_validation import Interval
 
-from .._base import (
-    FIClassifierMixin,
-    FIRegressorMixin,
-    _BaseEstimator,
-    store_params,
-)
+from .._base import _BaseEstimator
+from .._checks import store_params
+from .._targets import FIClassifierMixin, FIRegressorMixin
 from ..nn import AFM
 from ._docs import estimator_doc
 

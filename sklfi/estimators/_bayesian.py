@@ -13,7 +13,14 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
-from .._base import FieldInput, _check_label_types, check_memory, store_params
+from .._checks import (
+    _check_label_types,
+    all_or_nothing,
+    check_memory,
+    standardise,
+    store_params,
+)
+from .._input import FieldInput
 
 __all__ = ["BayesianFMClassifier", "BayesianFMRegressor"]
 
@@ -80,14 +87,22 @@ class _BayesianFM(FieldInput, BaseEstimator):
             )
         from .._gibbs import Sampler  # (numba's import: only for those who sample)
 
-        X, y = self._validate(X, y)
-        target, fitted = self._target(y)  # (set once the sampling is done)
-        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-        sampler = Sampler(X, target, self.fields_, self.embedding_dim,
-                          self.init_stdev, np.random.default_rng(seed),
-                          probit=self._probit)  # fmt: skip
+        with all_or_nothing(self):  # (a failed or interrupted refit keeps the model)
+            X, y = self._validate(X, y)
+            target = self._target(y)
+            seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+            sampler = Sampler(X, target, self.fields_, self.embedding_dim,
+                              self.init_stdev, np.random.default_rng(seed),
+                              probit=self._probit)  # fmt: skip
+            self.w0_samples_, self.w_samples_, self.V_samples_ = self._sample(sampler)
+            self.n_iter_ = self.n_iter
+        return self
+
+    def _sample(self, sampler):
+        """Run the sweeps; the kept samples of the bias, the linear weights
+        and the latent vectors."""
         kept = self.n_iter - self.n_burn_in
-        p, k = X.shape[1], self.embedding_dim
+        p, k = sampler.w.shape[0], self.embedding_dim
         w0, w = np.empty(kept), np.empty((kept, p), dtype=np.float32)
         V = np.empty((kept, p, k), dtype=np.float32)
         start = time.perf_counter()
@@ -97,14 +112,10 @@ class _BayesianFM(FieldInput, BaseEstimator):
                 s = it - self.n_burn_in
                 w0[s], w[s], V[s] = sampler.w0, sampler.w, sampler.Vt.T
             if self.verbose and (it + 1) % max(1, self.n_iter // 10) == 0:
-                rmse = np.sqrt(np.mean(sampler.e**2))
-                print(f"sweep {it + 1}/{self.n_iter}: residual RMS {rmse:.4f}, "
+                rms = np.sqrt(np.mean(sampler.e**2)) * self._unit
+                print(f"sweep {it + 1}/{self.n_iter}: residual RMS {rms:.4g}, "
                       f"{time.perf_counter() - start:.1f} s", flush=True)  # fmt: skip
-        self.w0_samples_, self.w_samples_, self.V_samples_ = w0, w, V
-        self.n_iter_ = self.n_iter
-        for name, value in fitted.items():
-            setattr(self, name, value)
-        return self
+        return w0, w, V
 
     def _average(self, X, link, batch_rows=16384):
         """The mean over the kept samples of ``link(FM(x))`` for every row of
@@ -164,10 +175,16 @@ class BayesianFMRegressor(RegressorMixin, _BayesianFM):
     target_range_ : tuple of float
         The smallest and the largest training target, the bounds of every
         sample's prediction.
+    target_mean_, target_scale_ : float
+        The training targets' mean and standard deviation. The sampler fits
+        the standardised target, ``(y - target_mean_) / target_scale_`` (its
+        priors suit a target of unit scale), so that the model is the same
+        in any units of ``y``.
     w0_samples_, w_samples_, V_samples_ : ndarray
         The kept samples of the bias ``(S,)``, the linear weights ``(S,
         n_features)`` and the latent vectors ``(S, n_features,
-        embedding_dim)``.
+        embedding_dim)``, for the standardised target: a sample predicts
+        ``target_mean_ + target_scale_ * FM(x)``.
     fields_ : ndarray of shape (n_features,)
     n_features_in_ : int
 
@@ -191,10 +208,18 @@ class BayesianFMRegressor(RegressorMixin, _BayesianFM):
     _probit = False
 
     def _target(self, y):
+        """The standardised target: the sampler's priors suit a target of
+        unit scale, whatever the units of ``y``."""
         y = np.asarray(y, dtype=np.float64)
         if not np.all(np.isfinite(y)):
             raise ValueError("y holds missing values (None or NaN) or infinity.")
-        return y, {"target_range_": (float(y.min()), float(y.max()))}
+        self.target_range_ = (float(y.min()), float(y.max()))
+        self.target_mean_, self.target_scale_ = standardise(y)
+        return (y - self.target_mean_) / self.target_scale_
+
+    @property
+    def _unit(self):
+        return self.target_scale_
 
     def _validate(self, X, y="no_validation", reset=True, **y_params):
         if not isinstance(y, str):
@@ -205,9 +230,10 @@ class BayesianFMRegressor(RegressorMixin, _BayesianFM):
         """The posterior mean prediction of every sample, shape (n_samples,):
         the average over the kept samples of their predictions, each clipped
         to ``target_range_``."""
-        check_is_fitted(self, "target_range_")
+        check_is_fitted(self, "V_samples_")
         low, high = self.target_range_
-        return self._average(X, lambda p: np.clip(p, low, high))
+        mean, scale = self.target_mean_, self.target_scale_
+        return self._average(X, lambda p: np.clip(mean + scale * p, low, high))
 
 
 class BayesianFMClassifier(ClassifierMixin, _BayesianFM):
@@ -253,13 +279,15 @@ class BayesianFMClassifier(ClassifierMixin, _BayesianFM):
     def _target(self, y):
         _check_label_types(y)
         check_classification_targets(y)
-        classes, codes = np.unique(y, return_inverse=True)
-        if len(classes) != 2:
+        self.classes_, codes = np.unique(y, return_inverse=True)
+        if len(self.classes_) != 2:
             raise ValueError(
                 "Only binary classification is supported (a probit model): y "
-                f"has {len(classes)} classes."
+                f"has {len(self.classes_)} classes."
             )
-        return codes.astype(np.float64), {"classes_": classes}
+        return codes.astype(np.float64)
+
+    _unit = 1.0  # (the latent's residuals are on the probit's scale)
 
     def predict_proba(self, X):
         """Posterior mean probability of each class, shape (n_samples, 2)."""

@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import torch
 
-from .._base import (
-    MLP_CONSTRAINTS,
-    FIClassifierMixin,
-    FIRegressorMixin,
-    _BaseEstimator,
-    store_params,
-)
+from .._base import MLP_CONSTRAINTS, _BaseEstimator
+from .._checks import store_params
+from .._targets import FIClassifierMixin, FIRegressorMixin
 from ..nn import DeepFM
 from ._docs import estimator_doc
 

@@ -5,13 +5,9 @@ from __future__ import annotations
 import torch
 from sklearn.utils._param_validation import StrOptions
 
-from .._base import (
-    MLP_CONSTRAINTS,
-    FIClassifierMixin,
-    FIRegressorMixin,
-    _BaseEstimator,
-    store_params,
-)
+from .._base import MLP_CONSTRAINTS, _BaseEstimator
+from .._checks import store_params
+from .._targets import FIClassifierMixin, FIRegressorMixin
 from ..nn import DLRM
 from ._docs import estimator_doc
 

@@ -7,12 +7,9 @@ from numbers import Real
 import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from .._base import (
-    FIClassifierMixin,
-    FIRegressorMixin,
-    _BaseEstimator,
-    store_params,
-)
+from .._base import _BaseEstimator
+from .._checks import store_params
+from .._targets import FIClassifierMixin, FIRegressorMixin
 from ..nn import FFM
 from ._docs import estimator_doc
 

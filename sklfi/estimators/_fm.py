@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from .._base import (
-    FIClassifierMixin,
-    FIRegressorMixin,
-    _BaseEstimator,
-    store_params,
-)
+from .._base import _BaseEstimator
+from .._checks import store_params
+from .._targets import FIClassifierMixin, FIRegressorMixin
 from ..nn import FM
 from ._docs import estimator_doc
 

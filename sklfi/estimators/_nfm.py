@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from .._base import (
-    MLP_CONSTRAINTS,
-    FIClassifierMixin,
-    FIRegressorMixin,
-    _BaseEstimator,
-    store_params,
-)
+from .._base import MLP_CONSTRAINTS, _BaseEstimator
+from .._checks import store_params
+from .._targets import FIClassifierMixin, FIRegressorMixin
 from ..nn import NFM
 from ._docs import estimator_doc
 

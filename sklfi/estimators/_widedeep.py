@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import torch
 
-from .._base import (
-    MLP_CONSTRAINTS,
-    FIClassifierMixin,
-    FIRegressorMixin,
-    _BaseEstimator,
-    store_params,
-)
+from .._base import MLP_CONSTRAINTS, _BaseEstimator
+from .._checks import store_params
 from .._fields import FieldMatrix
+from .._targets import FIClassifierMixin, FIRegressorMixin
 from ..nn import WideDeep
 from ..preprocessing import FieldCrosser
 from ._docs import estimator_doc

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import chain
+
 import torch
 
 __all__ = ["LazyAdamW"]
@@ -28,6 +30,11 @@ class LazyAdamW(torch.optim.AdamW):
     times the row is added to its gradient when it is in a batch, so a row
     seen in few batches is penalised less than by dense Adam.
 
+    A table's counters are exact integers, however long the stream: its step
+    count a Python int, and the step of each row's last update int64 (a
+    float32 count stops at 2**24 steps, and the decay with it). They survive
+    :meth:`load_state_dict`, pickling and :func:`copy.deepcopy`.
+
     Parameters
     ----------
     params : iterable of parameters or parameter groups
@@ -51,6 +58,46 @@ class LazyAdamW(torch.optim.AdamW):
     ):
         super().__init__(params, lr, betas, eps, weight_decay, **kwargs)
         self.decoupled = decoupled
+
+    def __getstate__(self):
+        # torch's pickles only defaults, state and param_groups
+        return {**super().__getstate__(), "decoupled": self.decoupled}
+
+    def __setstate__(self, state):
+        # Adam's makes every non-tensor "step" a float tensor; a table's
+        # (the state with "last") stays an int
+        steps = {
+            p: int(s["step"])
+            for p, s in state["state"].items()
+            if isinstance(s, dict) and "last" in s
+        }
+        super().__setstate__(state)
+        for p, step in steps.items():
+            self.state[p]["step"] = step
+
+    def load_state_dict(self, state_dict):
+        """Load the optimizer state, a table's integer counters as integers.
+
+        torch's casts every tensor of a parameter's state, but its "step", to
+        the parameter's floating dtype: the step of each row's last update
+        would be inexact above 2**24 in float32, and the positions
+        :func:`_sum_rows` writes would be floats. They are put back here.
+
+        Parameters
+        ----------
+        state_dict : dict
+            Optimizer state, as returned by :meth:`state_dict`.
+        """
+        super().load_state_dict(state_dict)
+        # matched to the parameters by order, as torch's own matching
+        saved = chain.from_iterable(g["params"] for g in state_dict["param_groups"])
+        params = chain.from_iterable(g["params"] for g in self.param_groups)
+        for i, p in zip(saved, params):
+            table = state_dict["state"].get(i, {})
+            if "last" in table:
+                state = self.state[p]
+                state["last"] = table["last"].to(p.device, torch.int64)
+                state["scratch"] = table["scratch"].to(p.device, torch.int32)
 
     @torch.no_grad()
     def step(self, closure=None):
@@ -93,15 +140,16 @@ class LazyAdamW(torch.optim.AdamW):
         state = self.state[p]
         if not state:
             n, width = p.shape
-            state["step"] = torch.zeros((), dtype=torch.float32)
+            # a Python int: exact, and read without a device sync
+            state["step"] = 0
             # both moments of a row side by side: one gather, one scatter
             state["moments"] = p.new_zeros(n, 2 * width)
             # the step of every row's last update (for the decay it missed),
             # and a scratch column to find a batch's rows without sorting
-            state["last"] = torch.zeros(n, dtype=torch.int32, device=p.device)
+            state["last"] = torch.zeros(n, dtype=torch.int64, device=p.device)
             state["scratch"] = torch.empty(n, dtype=torch.int32, device=p.device)
         state["step"] += 1
-        t = float(state["step"])
+        t = state["step"]
         rows, values = _sum_rows(grad._indices()[0], grad._values(), state["scratch"])
         weights = p.index_select(0, rows)
         if not self.decoupled and decay:
@@ -113,9 +161,10 @@ class LazyAdamW(torch.optim.AdamW):
         state["moments"].index_copy_(0, rows, moments)
         denominator = (exp_avg_sq / (1 - beta2**t)).sqrt_().add_(group["eps"])
         if self.decoupled and decay:
-            missed = t - state["last"].index_select(0, rows).to(weights.dtype)
+            # counted in integers: only the exponent is in the weights' dtype
+            missed = (t - state["last"].index_select(0, rows)).to(weights.dtype)
             weights.mul_((1 - lr * decay) ** missed.unsqueeze(-1))
-        state["last"].index_fill_(0, rows, int(t))
+        state["last"].index_fill_(0, rows, t)
         weights.addcdiv_(exp_avg, denominator, value=-lr / (1 - beta1**t))
         p.index_copy_(0, rows, weights)
 

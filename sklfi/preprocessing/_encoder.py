@@ -30,6 +30,20 @@ def as_frame(X) -> pd.DataFrame:
     return X
 
 
+def check_column_names(X: pd.DataFrame) -> None:
+    """A ``ValueError`` unless every column has a name of its own as text:
+    the name of a column is its field's (``0`` and ``"0"`` would be one
+    field, and one hash seed)."""
+    names = pd.Index([str(c) for c in X.columns])
+    repeated = names[names.duplicated()].unique().tolist()
+    if repeated:
+        alike = [c for c in X.columns if str(c) in repeated]
+        raise ValueError(
+            f"the DataFrame has several columns named {repeated} (as text: "
+            f"{', '.join(map(repr, alike))}): give every column a name of its own."
+        )
+
+
 def _codes(values: pd.Series, categories: pd.Index) -> np.ndarray:
     """Position of every value in ``categories``; -1 for unknown or missing."""
     return categories.get_indexer(values)
@@ -163,12 +177,7 @@ class FieldEncoder(TransformerMixin, BaseEstimator):
         X = as_frame(X)
         if X.shape[0] == 0:
             raise ValueError("FieldEncoder needs at least one row; got 0 samples.")
-        repeated = X.columns[X.columns.duplicated()].unique().tolist()
-        if repeated:
-            raise ValueError(
-                f"the DataFrame has several columns named {repeated}: give "
-                "every column a name of its own."
-            )
+        check_column_names(X)
         columns = self._column_kinds(X)
         if not columns:
             raise ValueError("FieldEncoder has no column to encode.")

@@ -14,7 +14,7 @@ from sklearn.utils import murmurhash3_32
 from sklearn.utils._param_validation import Interval
 
 from .._fields import FieldMatrix, Fields, mixed_kinds
-from ._encoder import FieldEncoder, _numeric, as_frame
+from ._encoder import FieldEncoder, _numeric, as_frame, check_column_names
 
 __all__ = ["FieldHasher"]
 
@@ -30,12 +30,20 @@ def _token(value) -> str:
     return str(value)
 
 
+def _utf8(text: str) -> bytes:
+    """The bytes murmurhash3_32 hashes ``text`` by: its UTF-8, as
+    scikit-learn encodes it (ordinary strings keep their columns), with lone
+    surrogates too (which ``errors="surrogateescape"`` makes of undecodable
+    bytes, for one), which strict UTF-8 refuses."""
+    return text.encode("utf-8", "surrogatepass")
+
+
 def _hash(values: pd.Series, n_features: int, seed: int):
     """Column of every non-missing value, and the positions of those values."""
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     buckets = (
         np.fromiter(
-            (murmurhash3_32(_token(u), seed, positive=True) for u in uniques),
+            (murmurhash3_32(_utf8(_token(u)), seed, positive=True) for u in uniques),
             dtype=np.int64,
             count=len(uniques),
         )
@@ -138,9 +146,7 @@ class FieldHasher(TransformerMixin, BaseEstimator):
     def _columns(self, X: pd.DataFrame) -> list:
         """(column, kind) of the columns to encode, as FieldEncoder finds them."""
         encoder = FieldEncoder(self.categorical, self.multi_valued, self.numeric)
-        repeated = X.columns[X.columns.duplicated()].unique().tolist()
-        if repeated:
-            raise ValueError(f"the DataFrame has several columns named {repeated}.")
+        check_column_names(X)
         columns = encoder._column_kinds(X)
         if not columns:
             raise ValueError("FieldHasher has no column to encode.")
@@ -177,7 +183,7 @@ class FieldHasher(TransformerMixin, BaseEstimator):
                         f"({', '.join(mixed)}); convert it to one type, e.g. "
                         f"X[{col!r}].astype(str)."
                     )
-                seed = murmurhash3_32(name, 0, positive=True)
+                seed = murmurhash3_32(_utf8(name), 0, positive=True)
                 buckets, known = _hash(values, self.n_features, seed)
                 rows = values.index.to_numpy()[known]
                 shape = (n, self.n_features)

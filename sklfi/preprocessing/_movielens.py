@@ -8,171 +8,22 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from .._fields import check_positive_integer, hstack_fields, mixed_kinds
-from ._encoder import FieldEncoder
+from .._events import check_events, timestamps
+from .._fields import check_positive_integer, hstack_fields
 from ._history import History
+from ._movielens_tables import (
+    GROUPS,
+    ITEM_SIDE,
+    OPT_IN,
+    USER_SIDE,
+    _Entities,
+    _implicit,
+    _item_frame,
+    _one_hot,
+    _user_frame,
+)
 
 __all__ = ["MovieLensFeatures", "GROUPS"]
-
-AGE_BINS = [-np.inf, 17, 24, 34, 44, 49, 55, np.inf]
-AGE_LABELS = ["<18", "18-24", "25-34", "35-44", "45-49", "50-55", "56+"]
-
-#: Every feature group: (needed tables, kind), in output order. "ratings"
-#: means the rating values (a ``rating`` column or ``y``).
-GROUPS = {
-    "user_id": ((), "categorical"),
-    "gender": (("users",), "categorical"),
-    "age": (("users",), "numeric"),
-    "age_bucket": (("users",), "categorical"),
-    "occupation": (("users",), "categorical"),
-    "zip3": (("users",), "categorical"),
-    "item_id": ((), "categorical"),
-    "genres": (("items",), "multi_valued"),
-    "year": (("items",), "numeric"),
-    "decade": (("items",), "categorical"),
-    "history": ((), "multi_valued"),
-    "last_item": ((), "categorical"),
-    "user_mean_rating": (("ratings",), "numeric"),
-    "user_genre_rating": (("ratings", "items"), "numeric"),
-    "user_genre_share": (("items",), "numeric"),
-    "user_items": ((), "multi_valued"),
-    "item_users": ((), "multi_valued"),
-}
-#: Groups that ``groups=None`` leaves out: next-item and whole-data features.
-OPT_IN = ("last_item", "user_items", "item_users")
-USER_SIDE = ("gender", "age", "age_bucket", "occupation", "zip3")
-ITEM_SIDE = ("genres", "year", "decade")
-
-
-def _genre_matrix(items: pd.DataFrame) -> tuple[np.ndarray, list]:
-    """(n_items, n_genres) 0/1 matrix and genre names from an items table.
-
-    Genres come as a list column or "A|B" string column ``genres``, or as
-    0/1 flag columns (every column other than the known ones with values in
-    {0, 1}).
-    """
-    if "genres" in items.columns:
-        lists = items["genres"].map(
-            lambda v: v.split("|") if isinstance(v, str) else v,
-            na_action="ignore",
-        )
-        exploded = lists.explode().dropna()
-        names = sorted(pd.unique(exploded.astype(str)))
-        flags = np.zeros((len(items), len(names)))
-        pos = pd.Index(names).get_indexer(exploded.astype(str))
-        flags[items.index.get_indexer(exploded.index), pos] = 1.0
-        return flags, names
-    known = {"item_id", "title", "release_date", "video_release_date", "imdb_url",
-             "year"}  # fmt: skip
-    names = [
-        c
-        for c in items.columns
-        if c not in known
-        and pd.api.types.is_numeric_dtype(items[c])
-        and items[c].isin([0, 1]).all()
-    ]
-    return items[names].to_numpy(dtype=np.float64), names
-
-
-def _release_year(items: pd.DataFrame):
-    """A ``year`` column, the year of ``release_date``, or the year that ends
-    a title such as "Toy Story (1995)" (the newer MovieLens releases)."""
-    if "year" in items.columns:
-        return pd.to_numeric(items["year"], errors="coerce")
-    if "release_date" in items.columns:
-        return pd.to_datetime(items["release_date"], errors="coerce").dt.year
-    if "title" in items.columns:
-        year = items["title"].astype("string").str.extract(r"\((\d{4})\)\s*$")[0]
-        year = pd.to_numeric(year, errors="coerce")
-        return year if year.notna().any() else None
-    return None
-
-
-def _user_frame(users: pd.DataFrame) -> pd.DataFrame:
-    """The raw columns of the user groups, one row per user (indexed by id)."""
-    if "user_id" not in users.columns:
-        raise ValueError("the users table needs a user_id column.")
-    u = users.drop_duplicates("user_id").reset_index(drop=True)
-    frame = pd.DataFrame(index=u.index)
-    if "gender" in u:
-        frame["gender"] = u["gender"].astype(object)
-    if "age" in u:
-        age = pd.to_numeric(u["age"], errors="coerce")
-        frame["age"] = age
-        frame["age_bucket"] = pd.cut(age, AGE_BINS, labels=AGE_LABELS).astype(object)
-    if "occupation" in u:
-        frame["occupation"] = u["occupation"].astype(object)
-    if "zip_code" in u:
-        frame["zip3"] = u["zip_code"].astype("string").str[:3].astype(object)
-    frame.index = pd.Index(u["user_id"])
-    return frame
-
-
-def _item_frame(items: pd.DataFrame):
-    """The raw columns of the item groups, one row per movie (indexed by
-    id), its genre flags ``(n_movies, n_genres)`` and the genre names."""
-    if "item_id" not in items.columns:
-        raise ValueError("the items table needs an item_id column.")
-    it = items.drop_duplicates("item_id").reset_index(drop=True)
-    frame = pd.DataFrame(index=it.index)
-    flags, names = _genre_matrix(it)
-    if names:
-        labels = np.asarray(names, dtype=object)
-        frame["genres"] = [list(labels[row > 0]) for row in flags]
-    year = _release_year(it)
-    if year is not None:
-        frame["year"] = year
-        frame["decade"] = (year // 10 * 10).astype("Int64").astype(object)
-    frame.index = pd.Index(it["item_id"])
-    return frame, flags, names
-
-
-class _Entities:
-    """One encoded row per user (or movie), plus an all-zero row for ids
-    missing from the table; rows of ratings take theirs."""
-
-    def __init__(self, frame: pd.DataFrame, groups: list):
-        self.index = frame.index
-        kinds = {g: GROUPS[g][1] for g in groups}
-        encoder = FieldEncoder(
-            categorical=[g for g in groups if kinds[g] == "categorical"],
-            multi_valued=[g for g in groups if kinds[g] == "multi_valued"],
-            numeric=[g for g in groups if kinds[g] == "numeric"],
-        )
-        encoded = encoder.fit_transform(frame[groups])
-        csr = sp.vstack([encoded.tocsr(), sp.csr_matrix((1, encoded.shape[1]))])
-        csr = csr.tocsr()
-        self.blocks = {}
-        for f, name in enumerate(encoded.field_names):
-            cols = np.flatnonzero(encoded.fields == f)
-            self.blocks[name] = (csr[:, cols], list(encoded.feature_names[cols]))
-
-    def rows(self, ids) -> np.ndarray:
-        """Row of every id (the all-zero row for unknown ones)."""
-        pos = self.index.get_indexer(ids)
-        return np.where(pos >= 0, pos, len(self.index))
-
-    def take(self, ids) -> dict:
-        """Every group's block for the rows of ``ids``: ``{group: (csr,
-        feature names)}``."""
-        rows = self.rows(ids)
-        return {g: (mat[rows], names) for g, (mat, names) in self.blocks.items()}
-
-
-def _one_hot(pos: np.ndarray, width: int) -> sp.csr_matrix:
-    known = pos >= 0
-    rows = np.flatnonzero(known)
-    return sp.csr_matrix(
-        (np.ones(len(rows)), (rows, pos[known])), shape=(len(pos), width)
-    )
-
-
-def _implicit(M: sp.csr_matrix) -> sp.csr_matrix:
-    """The 0/1 matrix ``M`` with each row divided by the square root of its
-    number of ones (SVD++'s normalisation), and an empty row after the last,
-    which the code -1 of an unknown id picks."""
-    norms = 1.0 / np.sqrt(np.maximum(np.diff(M.indptr), 1))
-    return sp.vstack([sp.diags(norms) @ M, sp.csr_matrix((1, M.shape[1]))]).tocsr()
 
 
 class MovieLensFeatures(TransformerMixin, BaseEstimator):
@@ -368,7 +219,7 @@ class MovieLensFeatures(TransformerMixin, BaseEstimator):
                 columns.append(flags * ratings[:, None])
         values = np.hstack(columns) if columns else np.zeros((len(X), 0))
         user = self._user_ids.get_indexer(X["user_id"])
-        time = X["timestamp"].to_numpy(dtype=np.int64)
+        time = timestamps(X["timestamp"])
         self._history = History(user, time, values, len(self._user_ids))
         items = self._item_ids.get_indexer(X["item_id"].to_numpy())
         self._history_items = items[self._history.order]
@@ -417,7 +268,7 @@ class MovieLensFeatures(TransformerMixin, BaseEstimator):
             if side is not None:
                 blocks.update(side.take(ids))
 
-        blocks.update(self._history_blocks(user, X["timestamp"].to_numpy()))
+        blocks.update(self._history_blocks(user, timestamps(X["timestamp"])))
         for group, rows, ids in (("user_items", user, self._item_ids),
                                  ("item_users", item, self._user_ids)):  # fmt: skip
             if group in self._implicit:
@@ -510,29 +361,4 @@ def _check_ratings(X) -> pd.DataFrame:
             "MovieLensFeatures needs a pandas DataFrame of ratings, got "
             f"{type(X).__name__}."
         )
-    missing = [c for c in ("user_id", "item_id", "timestamp") if c not in X.columns]
-    if missing:
-        raise ValueError(f"the ratings DataFrame lacks the columns {missing}.")
-    for column in ("user_id", "item_id"):
-        kinds = mixed_kinds(X[column])
-        if kinds or X[column].isna().any():
-            raise TypeError(
-                f"the ratings' {column} column "
-                + (
-                    f"mixes ids of several types ({', '.join(kinds)})"
-                    if kinds
-                    else "has missing ids"
-                )  # fmt: skip
-                + "; give every rating an id, all of one type."
-            )
-    time = X["timestamp"]
-    if not pd.api.types.is_integer_dtype(time) and not (
-        pd.api.types.is_float_dtype(time)
-        and np.all(np.isfinite(time))
-        and np.all(time == np.round(time))
-    ):
-        raise ValueError(
-            "the ratings' timestamp column must hold whole numbers (such as "
-            f"Unix seconds); got dtype {time.dtype}."
-        )
-    return X
+    return check_events(X, "the ratings DataFrame", empty=True)

@@ -1,5 +1,8 @@
 """LazyAdamW and the sparse gradients of the embedding tables."""
 
+import copy
+import pickle
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -92,3 +95,113 @@ def test_distinct_rows_and_their_sums():
         order = torch.argsort(rows)
         assert torch.equal(rows[order], expected.indices()[0])
         torch.testing.assert_close(sums[order], expected.values())
+
+
+FAR = 2**24  # float32 counts no further: 2**24 + 1 rounds back to 2**24
+
+
+def far_along(weight, dense=None, **kwargs):
+    """A LazyAdamW after one step with every row, fast-forwarded to step FAR
+    (every row last updated then), as after 2**24 batches of a stream."""
+    params = [weight] if dense is None else [weight, dense]
+    optimizer = LazyAdamW(params, lr=0.1, weight_decay=1.0, **kwargs)
+    weight.grad = sparse_grad(range(len(weight)), torch.zeros_like(weight), len(weight))
+    if dense is not None:
+        dense.grad = torch.ones_like(dense)
+    optimizer.step()
+    state = optimizer.state[weight]
+    state["step"] += FAR - 1
+    state["last"] += FAR - 1
+    return optimizer
+
+
+def test_the_step_count_and_the_decay_stay_exact_past_2_24():
+    weight = torch.nn.Parameter(torch.ones(3, 2))
+    optimizer = far_along(weight)
+    g = torch.tensor([2.0, -3.0])
+    for step in range(4):  # row 0 in every batch, row 1 in the last only
+        rows = [0] if step < 3 else [0, 1]
+        weight.grad = sparse_grad(rows, torch.stack([g] * len(rows)), 3)
+        optimizer.step()
+    state = optimizer.state[weight]
+    assert state["step"] == FAR + 4
+    assert state["last"].tolist() == [FAR + 4, FAR + 4, FAR]
+    # dense AdamW on row 1, of zero gradient but in the last step: decayed by
+    # 1 - lr * weight_decay at each of the 5 steps, then moved by its first
+    # moments, whose bias corrections 1 - beta**t are 1 this far
+    m, v = (1 - 0.9) * g, (1 - 0.999) * g**2
+    torch.testing.assert_close(weight[1], 0.9**5 - 0.1 * m / (v.sqrt() + 1e-8))
+    torch.testing.assert_close(weight[2], torch.full((2,), 0.9))  # not caught up yet
+
+
+def assert_same_state(state, expected):
+    assert state.keys() == expected.keys()
+    for key, value in expected.items():
+        if torch.is_tensor(value):
+            assert state[key].dtype == value.dtype, key
+            assert state[key].device == value.device, key
+            assert torch.equal(state[key], value), key
+        else:
+            assert type(state[key]) is type(value) and state[key] == value, key
+
+
+@pytest.mark.parametrize("fused", [False, True])
+def test_a_state_dict_round_trip_keeps_the_counters_exact(fused):
+    weight, dense = (
+        torch.nn.Parameter(torch.ones(3, 2)),
+        torch.nn.Parameter(torch.ones(2)),
+    )
+    optimizer = far_along(weight, dense, fused=fused)
+    weight.grad = sparse_grad([0, 1], torch.ones(2, 2), 3)
+    optimizer.step()  # a step at 2**24 + 1: rows 0 and 1 remember it, in int64
+    saved = copy.deepcopy(optimizer.state_dict())
+    expected = {p: copy.deepcopy(s) for p, s in optimizer.state.items()}
+    assert expected[weight]["last"].tolist() == [FAR + 1, FAR + 1, FAR]
+    optimizer.load_state_dict(optimizer.state_dict())
+    # the table's integers, and AdamW's state of the dense parameter, as they were
+    assert_same_state(optimizer.state[weight], expected[weight])
+    assert optimizer.state[weight]["scratch"].dtype == torch.int32
+    assert_same_state(optimizer.state[dense], expected[dense])
+    # and into a new optimizer, from a copy (skorch's load_params; a warm fit
+    # restored), which then trains as the original does
+    twin = [
+        torch.nn.Parameter(weight.detach().clone()),
+        torch.nn.Parameter(dense.detach().clone()),
+    ]
+    other = LazyAdamW(twin, lr=0.1, weight_decay=1.0, fused=fused)
+    other.load_state_dict(saved)
+    for p, q in zip([weight, dense], twin):
+        assert_same_state(other.state[q], expected[p])
+    torch.manual_seed(0)
+    for _ in range(3):
+        g, h = torch.randn(2, 2), torch.randn(2)
+        weight.grad, twin[0].grad = sparse_grad([2, 0], g, 3), sparse_grad([2, 0], g, 3)
+        dense.grad, twin[1].grad = h.clone(), h.clone()
+        optimizer.step()
+        other.step()
+    for p, q in zip([weight, dense], twin):
+        assert torch.equal(p, q)
+        assert_same_state(other.state[q], optimizer.state[p])
+    assert optimizer.state[weight]["step"] == FAR + 4
+
+
+@pytest.mark.parametrize("decoupled", [True, False])
+def test_a_pickled_optimizer_keeps_its_state_and_trains_on(decoupled):
+    weight, dense = (
+        torch.nn.Parameter(torch.ones(3, 2)),
+        torch.nn.Parameter(torch.ones(2)),
+    )
+    optimizer = far_along(weight, dense, decoupled=decoupled)
+    for copy_ in (lambda o: pickle.loads(pickle.dumps(o)), copy.deepcopy):
+        copied = copy_(optimizer)
+        assert copied.decoupled == decoupled
+        twin = copied.param_groups[0]["params"]
+        for p, q in zip([weight, dense], twin):
+            assert_same_state(copied.state[q], optimizer.state[p])
+        for o, (w, d) in [(optimizer, (weight, dense)), (copied, twin)]:
+            w.grad = sparse_grad([1], torch.ones(1, 2), 3)
+            d.grad = torch.ones(2)
+            o.step()
+        for p, q in zip([weight, dense], twin):
+            assert torch.equal(p, q)
+        assert copied.state[twin[0]]["step"] == optimizer.state[weight]["step"]

@@ -1,0 +1,93 @@
+"""Validation of ``X`` and its fields, shared by every estimator (the SGD
+models and the Bayesian FM)."""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.utils.validation import validate_data
+
+from ._fields import FieldMatrix, Fields
+
+
+class FieldInput:
+    """Validation of ``X`` and its fields, shared by every estimator: sklearn's
+    checks, a canonical float32 CSR matrix, and the fields (from a
+    FieldMatrix, the ``fields`` parameter, or one per column) resolved in
+    ``fit`` and checked in ``predict``. The estimator has a ``fields``
+    parameter and an ``embedding_dim``."""
+
+    def _validate(self, X, y="no_validation", reset=True, **y_params):
+        """Check X (and y, in fit); return canonical float32 CSR X (and y)."""
+        fm = X if isinstance(X, FieldMatrix) else None
+        data = _float32_csr(X.tocsr() if fm is not None else X)
+        kwargs = dict(accept_sparse="csr", dtype=np.float32, reset=reset)
+        with_y = not isinstance(y, str)
+        if with_y:
+            Xc, y = validate_data(self, data, y, **kwargs, **y_params)
+        else:
+            Xc = validate_data(self, data, **kwargs)
+        if not isinstance(Xc, sp.csr_matrix):  # (a csr_array, say)
+            Xc = sp.csr_matrix(Xc)
+        if not Xc.has_canonical_format:
+            Xc = Xc.copy()
+            Xc.sum_duplicates()
+        if reset:
+            self._set_fields(fm, Xc, getattr(data, "columns", None))
+        elif (
+            fm is not None
+            and fm._fields is not self._fields
+            and (
+                fm.field_names != self.field_names_
+                or not np.array_equal(fm.fields, self.fields_)
+            )
+        ):
+            raise ValueError(
+                "X is a FieldMatrix whose fields differ from the fields seen in "
+                f"fit ({', '.join(self.field_names_)})."
+            )
+        return (Xc, y) if with_y else Xc
+
+    def _check_size(self, n_features: int, n_fields: int) -> None:
+        """Refuse, before allocating it, a model that cannot fit in memory."""
+        raise NotImplementedError
+
+    def _set_fields(self, fm, X, columns):
+        if self.fields is None and fm is None:  # one field per column
+            self._check_size(X.shape[1], X.shape[1])
+        if fm is not None:
+            if self.fields is not None and not np.array_equal(
+                Fields.build(self.fields, X.shape[1], X=X).index, fm.fields
+            ):
+                raise ValueError(
+                    "the fields parameter disagrees with the fields carried by "
+                    "the FieldMatrix X; leave fields=None to use X's own."
+                )
+            info = fm._fields
+        else:
+            names = None
+            if self.fields is None and columns is not None:
+                names = [str(c) for c in columns]
+            info = Fields.build(self.fields, X.shape[1], names=names, X=X)
+        self._check_size(len(info.index), info.n_fields)
+        self._fields = info
+        self.fields_ = info.index
+        self.field_names_ = info.names
+        self.field_kinds_ = info.kinds
+
+
+def _float32_csr(X):
+    """A real CSR matrix as float32 sharing ``X``'s index arrays where scipy
+    keeps their type (sklearn's conversion copies them), and keeping its
+    known canonical format (scipy caches it on ``X``, so predicting on the
+    same matrix again skips the check); anything else unchanged, for
+    ``validate_data`` to check."""
+    csr = sp.issparse(X) and X.format == "csr" and X.dtype.kind in "biuf"
+    if not csr or X.dtype == np.float32:
+        return X
+    with np.errstate(over="ignore"):  # too large for float32: the check says so
+        data = X.data.astype(np.float32)
+    out = sp.csr_matrix((data, X.indices, X.indptr), X.shape)
+    if X.has_canonical_format:
+        out.has_canonical_format = True
+    return out
