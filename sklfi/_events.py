@@ -16,8 +16,14 @@ _NUMBERS = ("integer", "floating", "mixed-integer-float", "decimal")
 
 
 def check_events(events, name="events", columns=EVENT_COLUMNS, empty=False):
-    """``events``, a DataFrame with ``columns``, every id given and of one
-    type, every timestamp a whole number; or a clear error."""
+    """Check ``events``: a DataFrame with ``columns``, every id given and of
+    one type, every timestamp a whole number; or a clear error.
+
+    Returns
+    -------
+    ndarray of int64, or None
+        The timestamps (:func:`timestamps`), when ``columns`` has them.
+    """
     if not isinstance(events, pd.DataFrame):
         kind = type(events).__name__
         raise TypeError(f"{name} must be a pandas DataFrame, got {kind}.")
@@ -41,8 +47,8 @@ def check_events(events, name="events", columns=EVENT_COLUMNS, empty=False):
                 + "; give every event an id, all of one type."
             )
     if "timestamp" in columns:
-        timestamps(events["timestamp"], f"the timestamp column of {name}")
-    return events
+        return timestamps(events["timestamp"], f"the timestamp column of {name}")
+    return None
 
 
 def timestamps(values, name="timestamp") -> np.ndarray:
@@ -55,7 +61,8 @@ def timestamps(values, name="timestamp") -> np.ndarray:
     if series.dtype == bool or (kind not in _NUMBERS and len(series.dropna())):
         hint = ""
         if kind.startswith("datetime") or kind == "date":
-            hint = " (for datetimes: Unix seconds, dates.astype('int64') // 10**9)"
+            hint = (" (datetimes as Unix seconds: "
+                    "dates.astype('datetime64[s]').astype('int64'))")  # fmt: skip
         raise ValueError(
             f"{name} must hold whole numbers, such as Unix seconds{hint}; got "
             f"{kind} values of dtype {series.dtype}."
@@ -66,23 +73,34 @@ def timestamps(values, name="timestamp") -> np.ndarray:
             f"{name} has {missing.sum()} missing values (the first at position "
             f"{np.argmax(missing)}): every event needs its moment."
         )
-    if pd.api.types.is_integer_dtype(series.dtype) and series.dtype.kind == "i":
+    if len(series) == 0:
+        return np.empty(0, dtype=np.int64)
+    if series.dtype.kind in "iu":  # (numpy's or pandas' nullable integers)
+        if series.dtype.kind == "u" and series.max() >= 2**63:
+            _out_of_range(name, series.max())
         return series.to_numpy(dtype=np.int64)
-    numbers = series.to_numpy(dtype=np.float64 if kind != "integer" else object)
-    if numbers.dtype == object:  # (Python or unsigned ints: exact comparisons)
-        low, high = numbers.min(), numbers.max()
-    else:
-        whole = np.isfinite(numbers) & (numbers == np.round(numbers))
-        if not whole.all():
-            bad = numbers[~whole][0].item()
-            raise ValueError(f"{name} must hold whole numbers, got {bad!r}.")
-        low, high = numbers.min().item(), numbers.max().item()
+    # Python numbers (object) are compared exactly, whatever their size
+    numbers = series.to_numpy(dtype=object if series.dtype == object else np.float64)
+    with np.errstate(invalid="ignore"):
+        whole = np.asarray(numbers % 1 == 0, dtype=bool)
+    if not whole.all():
+        bad = numbers[~whole][0]
+        raise ValueError(f"{name} must hold whole numbers, got {_plain(bad)!r}.")
+    low, high = numbers.min(), numbers.max()
     if low < _INT64.min or high >= 2**63:
-        raise ValueError(
-            f"{name} holds {(low if low < _INT64.min else high)!r}, outside the "
-            "range of 64-bit timestamps."
-        )
+        _out_of_range(name, low if low < _INT64.min else high)
     return numbers.astype(np.int64)
+
+
+def _out_of_range(name, value):
+    raise ValueError(
+        f"{name} holds {_plain(value)!r}, outside the range of 64-bit timestamps."
+    )
+
+
+def _plain(value):
+    """A numpy scalar as the Python number it holds (for messages)."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def moment(timestamp) -> int:

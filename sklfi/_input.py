@@ -15,7 +15,7 @@ class FieldInput:
     checks, a canonical float32 CSR matrix, and the fields (from a
     FieldMatrix, the ``fields`` parameter, or one per column) resolved in
     ``fit`` and checked in ``predict``. The estimator has a ``fields``
-    parameter and an ``embedding_dim``."""
+    parameter and defines ``_check_size``, its memory guard."""
 
     def _validate(self, X, y="no_validation", reset=True, **y_params):
         """Check X (and y, in fit); return canonical float32 CSR X (and y)."""

@@ -9,7 +9,7 @@ from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.utils.multiclass import check_classification_targets
 from torch import nn
 
-from ._checks import _check_label_types, _not_number, standardise
+from ._fields import mixed_kinds
 
 
 class FIClassifierMixin(ClassifierMixin):
@@ -18,7 +18,7 @@ class FIClassifierMixin(ClassifierMixin):
     def _target(self, y, sample_weight, classes=None, first_call=False):
         """``classes_`` (from ``classes``, or else ``y``), and the encoded
         target, loss and number of outputs."""
-        _check_label_types(y)
+        check_label_types(y)
         check_classification_targets(y)
         if classes is None:
             if first_call:
@@ -34,7 +34,7 @@ class FIClassifierMixin(ClassifierMixin):
                     f"with positive weight; got 1 class: {self.classes_[present]}."
                 )
         else:
-            _check_label_types(classes)
+            check_label_types(classes)
             self.classes_ = np.unique(classes)
             if len(self.classes_) < 2:
                 raise ValueError(f"classes must hold 2 classes or more, got {classes}.")
@@ -52,7 +52,7 @@ class FIClassifierMixin(ClassifierMixin):
                 f"classes={list(np.unique(classes))} differ from the classes of the "
                 f"first call, {list(self.classes_)}."
             )
-        _check_label_types(y)
+        check_label_types(y)
         check_classification_targets(y)
         return self._as_target(self._label_codes(y))
 
@@ -145,3 +145,37 @@ class FIRegressorMixin(RegressorMixin):
     def predict(self, X):
         """Predicted target of every sample, shape (n_samples,)."""
         return self._forward(X)[:, 0] * self._y_scale + self._y_mean
+
+
+def standardise(y, sample_weight=None) -> tuple[float, float]:
+    """The (weighted) mean and standard deviation of ``y``, so that a model's
+    defaults suit a target of any scale; a scale of 1 for a constant target."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean = np.average(y, weights=sample_weight)
+        scale = np.sqrt(np.average((y - mean) ** 2, weights=sample_weight))
+    if not np.isfinite(scale):  # (near 1e308 the squares overflow)
+        top = float(np.max(np.abs(y)))
+        z = y / top
+        mean = np.average(z, weights=sample_weight)
+        scale = top * np.sqrt(np.average((z - mean) ** 2, weights=sample_weight))
+        mean = top * mean
+    return float(mean), float(scale) or 1.0
+
+
+def check_label_types(y) -> None:
+    """Labels of one kind: mixed ones (``1`` and ``"1"``) would be merged or
+    compared across types."""
+    kinds = mixed_kinds(np.asarray(y))
+    if kinds:
+        raise ValueError(
+            f"y mixes labels of several types ({', '.join(kinds)}); give labels "
+            "of one type, e.g. y.astype(str)."
+        )
+
+
+def _not_number(value) -> bool:
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return True
+    return False

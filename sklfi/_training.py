@@ -11,11 +11,12 @@ import numpy as np
 import torch
 from sklearn.base import _fit_context, is_classifier
 from sklearn.utils import check_random_state
+from sklearn.utils.validation import _check_sample_weight
 from skorch.callbacks import EarlyStopping
 from skorch.dataset import ValidSplit
 from torch import nn
 
-from ._checks import _check_weights, _same, all_or_nothing
+from ._checks import all_or_nothing
 from ._data import BatchIterator
 from ._net import AcceleratedNet, Interrupted, SparseNet, WeightAveraging
 from ._random import build_seeded, fit_stream
@@ -288,3 +289,31 @@ class Training:
         )
         self.n_iter_ = len(net.history)
         self._after_fit(X)
+
+
+def _check_weights(sample_weight, X) -> np.ndarray:
+    """float32 sample weights (ones by default), non-negative and not all
+    zero."""
+    sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float32)
+    if np.any(sample_weight < 0):
+        raise ValueError(
+            "sample_weight has negative values (the smallest is "
+            f"{sample_weight.min()!r}); weights must be 0 or more."
+        )
+    if not sample_weight.sum() > 0:
+        raise ValueError("sample_weight sums to 0: no row would count in the loss.")
+    return sample_weight
+
+
+def _same(a, b) -> bool:
+    """Whether two parameter values are equal (arrays and lists included)."""
+    if a is b:
+        return True
+    try:
+        if isinstance(a, (str, bytes)) or not hasattr(a, "__len__"):
+            return bool(a == b)
+        return bool(
+            np.array_equal(np.asarray(a, dtype=object), np.asarray(b, dtype=object))
+        )
+    except (TypeError, ValueError):
+        return False

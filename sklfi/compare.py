@@ -31,7 +31,7 @@ from .ranking import (
     ranking_metrics,
     sample_negatives,
 )
-from .ranking._scoring import _score_items
+from .ranking._scoring import score_items
 
 __all__ = ["TASKS", "compare_models", "plot_results"]
 
@@ -261,7 +261,7 @@ def _next_item(ml, ratings, models, epochs, exclude_seen, random_state, verbose)
         fitted.append((MODELS[model].name, est, time.perf_counter() - start))
     _log(verbose, f"scoring {len(items)} movies for each of {len(test)} users...")
     begin = time.perf_counter()
-    scores, seconds = _score_items([est for _, est, _ in fitted], test, items,
+    scores, seconds = score_items([est for _, est, _ in fitted], test, items,
                                    features)  # fmt: skip
     shared = time.perf_counter() - begin - seconds.sum()
     _log(verbose, f"      the {n_scored} rows' features, built once: {shared:.1f} s")

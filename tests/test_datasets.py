@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from sklfi._base import check_memory
+from sklfi._checks import check_memory
 from sklfi.datasets import (
     load_libffm,
     load_movielens_100k,
@@ -160,7 +160,7 @@ def test_load_libffm(tmp_path):
         load_libffm(tmp_path / "bad.ffm")
     (tmp_path / "two.ffm").write_text("1 0:0:1\n0 1:0:1\n")
     with pytest.raises(
-        ValueError, match="line 1: feature 0 appears under two fields, 0 and 1;"
+        ValueError, match="line 2: feature 0 appears under two fields, 1 and 0;"
     ):
         load_libffm(tmp_path / "two.ffm")
 

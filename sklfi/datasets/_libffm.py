@@ -234,10 +234,10 @@ class _FieldIndex:
         )
         if np.any(clash):
             k = int(np.argmax(clash))
-            # the other field: an earlier chunk's, or a later line's in this one
-            other = self.field_of[features[k]]
-            if known[k] not in (-1, fields_of[k]):
-                other = known[k]
+            other = known[k]  # (an earlier chunk's field)
+            if other in (-1, fields_of[k]):  # a later line of this chunk's: blame it
+                same = np.flatnonzero(features == features[k])
+                other, k = fields_of[k], int(same[fields_of[same] != fields_of[k]][0])
             raise ValueError(
                 f"{self.path}, line {entries.line(k)}: feature {features[k]} "
                 f"appears under two fields, {fields_of[k]} and {other}; a "

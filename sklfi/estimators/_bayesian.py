@@ -13,14 +13,9 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
-from .._checks import (
-    _check_label_types,
-    all_or_nothing,
-    check_memory,
-    standardise,
-    store_params,
-)
+from .._checks import all_or_nothing, check_memory, store_params
 from .._input import FieldInput
+from .._targets import check_label_types, standardise
 
 __all__ = ["BayesianFMClassifier", "BayesianFMRegressor"]
 
@@ -277,7 +272,7 @@ class BayesianFMClassifier(ClassifierMixin, _BayesianFM):
     _probit = True
 
     def _target(self, y):
-        _check_label_types(y)
+        check_label_types(y)
         check_classification_targets(y)
         self.classes_, codes = np.unique(y, return_inverse=True)
         if len(self.classes_) != 2:

@@ -8,7 +8,7 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from .._events import check_events, timestamps
+from .._events import check_events
 from .._fields import check_positive_integer, hstack_fields
 from ._history import History
 from ._movielens_tables import (
@@ -16,11 +16,11 @@ from ._movielens_tables import (
     ITEM_SIDE,
     OPT_IN,
     USER_SIDE,
-    _Entities,
-    _implicit,
-    _item_frame,
-    _one_hot,
-    _user_frame,
+    Entities,
+    implicit,
+    items_frame,
+    one_hot,
+    users_frame,
 )
 
 __all__ = ["MovieLensFeatures", "GROUPS"]
@@ -164,7 +164,7 @@ class MovieLensFeatures(TransformerMixin, BaseEstimator):
         -------
         self
         """
-        X = _check_ratings(X)
+        time = _check_ratings(X)
         if len(X) == 0:
             raise ValueError("MovieLensFeatures needs at least one rating; got 0 rows.")
         ratings = None
@@ -187,9 +187,9 @@ class MovieLensFeatures(TransformerMixin, BaseEstimator):
         user_frame = item_frame = None
         genre_flags, self.genres_ = np.zeros((0, 0)), []
         if self.users is not None:
-            user_frame = _user_frame(self.users)
+            user_frame = users_frame(self.users)
         if self.items is not None:
-            item_frame, genre_flags, self.genres_ = _item_frame(self.items)
+            item_frame, genre_flags, self.genres_ = items_frame(self.items)
         self._users = self._items = None
         user_groups = [g for g in USER_SIDE if g in self.groups_ and g in user_frame]
         item_groups = [g for g in ITEM_SIDE if g in self.groups_ and g in item_frame]
@@ -199,9 +199,9 @@ class MovieLensFeatures(TransformerMixin, BaseEstimator):
             raise ValueError(f"the side tables lack the columns for {missing}.")
         self.groups_ = tuple(g for g in self.groups_ if g not in missing)
         if user_groups:
-            self._users = _Entities(user_frame, user_groups)
+            self._users = Entities(user_frame, user_groups)
         if item_groups:
-            self._items = _Entities(item_frame, item_groups)
+            self._items = Entities(item_frame, item_groups)
         self._user_ids = pd.Index(np.sort(pd.unique(X["user_id"])))
         self._item_ids = pd.Index(np.sort(pd.unique(X["item_id"])))
 
@@ -219,7 +219,6 @@ class MovieLensFeatures(TransformerMixin, BaseEstimator):
                 columns.append(flags * ratings[:, None])
         values = np.hstack(columns) if columns else np.zeros((len(X), 0))
         user = self._user_ids.get_indexer(X["user_id"])
-        time = timestamps(X["timestamp"])
         self._history = History(user, time, values, len(self._user_ids))
         items = self._item_ids.get_indexer(X["item_id"].to_numpy())
         self._history_items = items[self._history.order]
@@ -228,7 +227,7 @@ class MovieLensFeatures(TransformerMixin, BaseEstimator):
                               (len(self._user_ids), len(self._item_ids)))  # fmt: skip
         rated.data[:] = 1.0  # (a movie rated twice counts once)
         self._implicit = {
-            group: _implicit(M)
+            group: implicit(M)
             for group, M in (("user_items", rated), ("item_users", rated.T.tocsr()))
             if group in self.groups_
         }
@@ -255,20 +254,20 @@ class MovieLensFeatures(TransformerMixin, BaseEstimator):
         FieldMatrix of shape (n_samples, n_output_features)
         """
         check_is_fitted(self, "groups_")
-        X = _check_ratings(X)
+        time = _check_ratings(X)
         user = self._user_ids.get_indexer(X["user_id"])
         item = self._item_ids.get_indexer(X["item_id"])
         blocks = {
-            "user_id": (_one_hot(user, len(self._user_ids)),
+            "user_id": (one_hot(user, len(self._user_ids)),
                         [f"user_id={u}" for u in self._user_ids]),
-            "item_id": (_one_hot(item, len(self._item_ids)),
+            "item_id": (one_hot(item, len(self._item_ids)),
                         [f"item_id={i}" for i in self._item_ids]),
         }  # fmt: skip
         for side, ids in ((self._users, X["user_id"]), (self._items, X["item_id"])):
             if side is not None:
                 blocks.update(side.take(ids))
 
-        blocks.update(self._history_blocks(user, timestamps(X["timestamp"])))
+        blocks.update(self._history_blocks(user, time))
         for group, rows, ids in (("user_items", user, self._item_ids),
                                  ("item_users", item, self._user_ids)):  # fmt: skip
             if group in self._implicit:
@@ -302,7 +301,7 @@ class MovieLensFeatures(TransformerMixin, BaseEstimator):
         if "last_item" in self.groups_:  # (of tied events, the later row)
             last = np.where(count > 0, self._history_items[np.maximum(end - 1, 0)], -1)
             blocks["last_item"] = (
-                _one_hot(last, len(self._item_ids)),
+                one_hot(last, len(self._item_ids)),
                 [f"last_item={i}" for i in self._item_ids],
             )
         # the columns of sums: the count, the rating, the genre counts, the
@@ -355,7 +354,8 @@ class MovieLensFeatures(TransformerMixin, BaseEstimator):
         return self.transform(empty).feature_names
 
 
-def _check_ratings(X) -> pd.DataFrame:
+def _check_ratings(X) -> np.ndarray:
+    """Check the ratings DataFrame ``X``; its timestamps, as int64."""
     if not isinstance(X, pd.DataFrame):
         raise TypeError(
             "MovieLensFeatures needs a pandas DataFrame of ratings, got "

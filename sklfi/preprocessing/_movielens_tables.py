@@ -83,7 +83,7 @@ def _release_year(items: pd.DataFrame):
     return None
 
 
-def _user_frame(users: pd.DataFrame) -> pd.DataFrame:
+def users_frame(users: pd.DataFrame) -> pd.DataFrame:
     """The raw columns of the user groups, one row per user (indexed by id)."""
     if "user_id" not in users.columns:
         raise ValueError("the users table needs a user_id column.")
@@ -103,7 +103,7 @@ def _user_frame(users: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def _item_frame(items: pd.DataFrame):
+def items_frame(items: pd.DataFrame):
     """The raw columns of the item groups, one row per movie (indexed by
     id), its genre flags ``(n_movies, n_genres)`` and the genre names."""
     if "item_id" not in items.columns:
@@ -122,7 +122,7 @@ def _item_frame(items: pd.DataFrame):
     return frame, flags, names
 
 
-class _Entities:
+class Entities:
     """One encoded row per user (or movie), plus an all-zero row for ids
     missing from the table; rows of ratings take theirs."""
 
@@ -154,7 +154,7 @@ class _Entities:
         return {g: (mat[rows], names) for g, (mat, names) in self.blocks.items()}
 
 
-def _one_hot(pos: np.ndarray, width: int) -> sp.csr_matrix:
+def one_hot(pos: np.ndarray, width: int) -> sp.csr_matrix:
     known = pos >= 0
     rows = np.flatnonzero(known)
     return sp.csr_matrix(
@@ -162,7 +162,7 @@ def _one_hot(pos: np.ndarray, width: int) -> sp.csr_matrix:
     )
 
 
-def _implicit(M: sp.csr_matrix) -> sp.csr_matrix:
+def implicit(M: sp.csr_matrix) -> sp.csr_matrix:
     """The 0/1 matrix ``M`` with each row divided by the square root of its
     number of ones (SVD++'s normalisation), and an empty row after the last,
     which the code -1 of an unknown id picks."""

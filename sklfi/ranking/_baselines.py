@@ -12,7 +12,7 @@ from .._events import check_events, check_same_ids
 def _user_item_matrix(events, items):
     """Binary users x items CSR of ``events``, the sorted user ids, and the
     sorted item ids (``items``, or those of ``events``)."""
-    events = check_events(events)
+    check_events(events, columns=["user_id", "item_id"])  # (no time needed)
     users = np.unique(events["user_id"])
     if items is not None:
         check_same_ids(items, events["item_id"], "items", "the events' movies")

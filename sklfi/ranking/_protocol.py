@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from sklearn.utils import check_random_state
 
-from .._events import EVENT_COLUMNS, check_events, check_same_ids, timestamps
+from .._events import EVENT_COLUMNS, check_events, check_same_ids
 from .._fields import check_positive_integer
 
 
@@ -41,13 +41,13 @@ def leave_last_out(events, n_test=1):
     >>> test.item_id.tolist()
     [5]
     """
-    events = check_events(events)
+    time = check_events(events)
     check_positive_integer(n_test, "n_test")
-    # (by position: labels may repeat in events' index)
-    keys = pd.DataFrame({"user": events["user_id"].to_numpy(),
-                         "time": timestamps(events["timestamp"])})  # fmt: skip
-    order = keys.sort_values(["user", "time"], kind="stable").index.to_numpy()
-    user = keys["user"].iloc[order]
+    # by position (labels may repeat in events' index), users by the rank of
+    # their ids (fast for any type of id)
+    user = pd.factorize(events["user_id"], sort=True)[0]
+    order = np.lexsort((time, user))  # (stable: tied events keep their order)
+    user = pd.Series(user[order])
     from_end = user.groupby(user).cumcount(ascending=False).to_numpy()
     size = user.groupby(user).transform("size").to_numpy()
     is_test = (from_end < n_test) & (size > n_test)
@@ -77,7 +77,7 @@ def sample_negatives(events, n_negatives=4, items=None, random_state=None):
     y : ndarray of int
         1 for events, 0 for negatives.
     """
-    events = check_events(events)
+    check_events(events)
     check_positive_integer(n_negatives, "n_negatives")
     rng = check_random_state(random_state)
     if items is not None:
@@ -125,15 +125,16 @@ def full_ranks(scores, test, items, exclude=None):
         ranks (a movie tied with 3 others for first is 2.5).
     """
     pair = ["user_id", "item_id"]
-    test = check_events(test, "test", columns=pair)
+    check_events(test, "test", columns=pair, empty=True)
     items = np.asarray(items)
     if items.ndim != 1 or pd.isna(items).any():
         raise ValueError("items must be a 1-d array of movie ids, none missing.")
     unique, counts = np.unique(items, return_counts=True)
     if len(unique) < len(items):
+        twice = np.flatnonzero(counts > 1)[0]
+        movie = unique[twice : twice + 1].tolist()[0]  # (a Python value)
         raise ValueError(
-            f"items holds {unique[counts > 1][0].item()!r} {counts.max()} times: each "
-            "movie is ranked once."
+            f"items holds {movie!r} {counts[twice]} times: each movie is ranked once."
         )
     check_same_ids(test["item_id"], items, "test's movies", "items")
     scores = np.array(scores, dtype=np.float64)
@@ -152,7 +153,7 @@ def full_ranks(scores, test, items, exclude=None):
     rows = np.arange(len(test))
     target = scores[rows, own]
     if exclude is not None:
-        exclude = check_events(exclude, "exclude", columns=pair, empty=True)
+        check_events(exclude, "exclude", columns=pair, empty=True)
         check_same_ids(exclude["user_id"], test["user_id"], "exclude's users",
                        "test's users")  # fmt: skip
         check_same_ids(exclude["item_id"], items, "exclude's movies", "items")

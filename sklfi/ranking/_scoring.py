@@ -54,13 +54,13 @@ def score_candidates(
     groups : ndarray of shape (n_rows,)
         Position of the event in ``events``.
     """
-    events = check_events(events)
+    check_events(events)
     if candidates is not None:
         check_same_ids(
             candidates, events["item_id"], "candidates", "the events' movies"
         )
     if exclude is not None:
-        exclude = check_events(exclude, "exclude", ["user_id", "item_id"], empty=True)
+        check_events(exclude, "exclude", ["user_id", "item_id"], empty=True)
         check_same_ids(exclude["user_id"], events["user_id"], "exclude's users",
                        "the events' users")  # fmt: skip
         check_same_ids(exclude["item_id"], events["item_id"], "exclude's movies",
@@ -141,11 +141,11 @@ def item_scores(model, queries, items, *, features=None, max_rows=200_000):
     """
     models = model if isinstance(model, (list, tuple)) else [model]
     queries, items = _check_queries(queries, items, max_rows)
-    scores, _ = _score_items(models, queries, items, features, max_rows)
+    scores, _ = score_items(models, queries, items, features, max_rows)
     return scores if isinstance(model, (list, tuple)) else scores[0]
 
 
-def _score_items(models, queries, items, features=None, max_rows=200_000):
+def score_items(models, queries, items, features=None, max_rows=200_000):
     """The (len(queries), len(items)) score matrix of each of ``models``, on
     candidate rows built once for all, and each model's own seconds of
     scoring (the rows' features not included)."""
@@ -162,9 +162,7 @@ def _score_items(models, queries, items, features=None, max_rows=200_000):
 def _check_queries(queries, items, max_rows):
     """``queries`` (a DataFrame with ``user_id`` and ``timestamp``) and
     ``items`` (a non-empty 1-d array), or a clear error."""
-    queries = check_events(
-        queries, "queries", columns=["user_id", "timestamp"], empty=True
-    )
+    check_events(queries, "queries", columns=["user_id", "timestamp"], empty=True)
     items = np.asarray(items)
     if items.ndim != 1 or len(items) == 0:
         raise ValueError(
