@@ -161,13 +161,22 @@ def infer_kinds(X, index, n_fields, chunk=2**20):
     field is ``categorical``. Without ``X`` every field is ``categorical``.
     Rows are read in slices of about ``chunk`` non-zeros, so the memory
     needed is ``O(n_features + chunk)``, whatever the size of ``X``.
+
+    In a canonical CSR matrix whose fields are runs of consecutive columns
+    (as every sklfi transformer makes them), the non-zeros of a row in one
+    field are neighbours: one comparison of each non-zero's field with the
+    one before finds the multi-valued fields (0.2 s for 26 million
+    non-zeros). Rows whose fields interleave are sorted by field first.
     """
     kinds = np.array(["categorical"] * n_fields, dtype=object)
     if X is None or n_fields == 0:
         return tuple(kinds)
     X = sp.csr_matrix(X)
+    index = np.asarray(index)
+    index = index.astype(np.int32 if n_fields < 2**31 else np.int64, copy=False)
     multi = np.zeros(n_fields, dtype=bool)
     non_binary = np.zeros(n_fields, dtype=bool)
+    runs = X.has_sorted_indices and bool(np.all(index[1:] >= index[:-1]))
     # the first row of slices of about chunk non-zeros (and at least one row)
     firsts = np.unique(
         np.searchsorted(X.indptr, np.arange(0, X.nnz, chunk), "right") - 1
@@ -175,13 +184,16 @@ def infer_kinds(X, index, n_fields, chunk=2**20):
     for lo, hi in zip(firsts, [*firsts[1:], X.shape[0]]):
         nnz = slice(X.indptr[lo], X.indptr[hi])
         field = index[X.indices[nnz]]
-        row = np.repeat(np.arange(hi - lo), np.diff(X.indptr[lo : hi + 1]))
-        order = np.lexsort((field, row))
-        field, row = field[order], row[order]
-        repeated = (field[1:] == field[:-1]) & (row[1:] == row[:-1])
-        multi[field[1:][repeated]] = True
-        data = X.data[nnz][order]
+        data = X.data[nnz]
         non_binary[field[(data != 0) & (data != 1)]] = True
+        if not runs:  # (each row's non-zeros in field order)
+            row = np.repeat(np.arange(hi - lo), np.diff(X.indptr[lo : hi + 1]))
+            field = field[np.lexsort((field, row))]
+        # a non-zero of the field of the one before it, in the same row
+        same = field[1:] == field[:-1]
+        starts = X.indptr[lo + 1 : hi] - X.indptr[lo]  # (rows after the first)
+        same[starts[(starts > 0) & (starts < len(field))] - 1] = False
+        multi[field[1:][same]] = True
     kinds[multi] = "multi_valued"
     width = np.bincount(index, minlength=n_fields)
     kinds[non_binary & (width == 1)] = "numeric"

@@ -219,20 +219,30 @@ def test_field_kinds_are_inferred_in_slices_as_in_one_pass():
     for seed in range(40):
         X = sp.random(30, 9, density=0.3, format="csr", random_state=seed)
         X.data[:] = rng.choice([1.0, 2.5], size=X.nnz, p=[0.8, 0.2])
-        index = rng.integers(0, 4, 9)
-        index = np.unique(index, return_inverse=True)[1]
-        F = index.max() + 1
-        naive = []
-        for f in range(F):
-            block = X[:, index == f]
-            if block.shape[1] == 1 and np.any((block.data != 0) & (block.data != 1)):
-                naive.append("numeric")
-            elif np.any(np.diff(block.indptr) > 1):
-                naive.append("multi_valued")
-            else:
-                naive.append("categorical")
-        for chunk in (1, 7, 2**20):
-            assert infer_kinds(X, index, F, chunk=chunk) == tuple(naive)
+        drawn = np.unique(rng.integers(0, 4, 9), return_inverse=True)[1]
+        # each row's columns in reverse order (a CSR matrix need not sort them)
+        row = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
+        order = np.lexsort((-X.indices, row))
+        reverse = sp.csr_matrix((X.data[order], X.indices[order], X.indptr), X.shape)
+        reverse.has_sorted_indices = False
+        # fields interleaved, and fields as runs of columns (each row's
+        # non-zeros of a field then neighbours: no sort)
+        cases = [(drawn, X), (np.sort(drawn), X), (np.sort(drawn), reverse)]
+        for index, M in cases:
+            F = index.max() + 1
+            naive = []
+            for f in range(F):
+                block = M[:, index == f]
+                if block.shape[1] == 1 and np.any(
+                    (block.data != 0) & (block.data != 1)
+                ):
+                    naive.append("numeric")
+                elif np.any(np.diff(block.indptr) > 1):
+                    naive.append("multi_valued")
+                else:
+                    naive.append("categorical")
+            for chunk in (1, 7, 2**20):
+                assert infer_kinds(M, index, F, chunk=chunk) == tuple(naive)
 
 
 def test_inferring_kinds_needs_memory_of_the_columns_not_of_the_data():
