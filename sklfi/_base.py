@@ -207,6 +207,11 @@ class _BaseEstimator(Training, FieldInput, BaseEstimator):
             )
         if self.sparse_updates != "auto":
             return self.sparse_updates
+        # On a GPU a fused dense Adam step over a whole table of 42 million
+        # values beat the lazy update of a batch's rows (which gathers,
+        # finds the distinct rows and scatters: 4.6 ms a step on an H200)
+        if torch.device(self._placement()[0]).type != "cpu":
+            return False
         size = len(fields.index) * self._table_width(fields.n_fields)
         return size >= SPARSE_FROM and not nccl
 

@@ -154,6 +154,26 @@ class SparseNet(NeuralNet):
                     raise Interrupted from exc
                 raise
 
+    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
+        # skorch's, but each batch's loss stays on the device until the pass
+        # ends, then all are read at once: reading each (``.item()``) would
+        # stall a GPU at every step. The history gets every batch's loss as
+        # before, once the pass is over.
+        if iterator is None:
+            return
+        entries, losses = [], []
+        for batch in iterator:
+            self.notify("on_batch_begin", batch=batch, training=training)
+            step = step_fn(batch, **fit_params)
+            losses.append(step["loss"].detach())
+            self.history.record_batch(prefix + "_batch_size", len(batch[0]))
+            entries.append(self.history[-1]["batches"][-1])
+            self.notify("on_batch_end", batch=batch, training=training, **step)
+        # (a loss a callback recorded in on_batch_end wins, as in skorch)
+        for entry, loss in zip(entries, torch.stack(losses).tolist() if losses else []):
+            entry.setdefault(prefix + "_loss", loss)
+        self.history.record(prefix + "_batch_count", len(entries))
+
     def on_epoch_end(self, net, **kwargs):
         super().on_epoch_end(net, **kwargs)
         epoch = self.history[-1]
@@ -181,7 +201,9 @@ class SparseNet(NeuralNet):
         if not X.has_canonical_format:
             X = X.copy()
             X.sum_duplicates()
-        return CSRDataset(X, y, sample_weight, *self.batch_fields)
+        return CSRDataset(
+            X, y, sample_weight, *self.batch_fields, device=self.compute_device
+        )
 
     @property
     def compute_device(self):

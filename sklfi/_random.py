@@ -26,18 +26,36 @@ _BUILD_LOCK = threading.Lock()
 _LOCAL = threading.local()
 
 
-def build_seeded(build, seed: int):
+def build_seeded(build, seed: int, device="cpu"):
     """``build()`` (a module, whose initialisation draws random numbers) with
-    torch's global CPU generator seeded with ``seed``; return its result and
-    a new generator that continues the same random stream. The global
-    generator is left as it was."""
-    with _BUILD_LOCK, torch.random.fork_rng(devices=[]):
+    torch's global generators seeded with ``seed``; return its result and
+    the fit's random streams that continue them: a CPU generator, and on a
+    CUDA ``device`` that device's. The global generators are left as they
+    were.
+
+    On a CUDA device the module is built there: its tables are allocated
+    and drawn on the device (a table of 44 million values took 1.9 s to draw
+    on one CPU core, then a copy), so a seed gives another model there than
+    on the CPU."""
+    device = torch.device(device)
+    cuda = device.type == "cuda"
+    if cuda and device.index is None:
+        device = torch.device("cuda", torch.cuda.current_device())
+    forked = torch.random.fork_rng(devices=[device.index] if cuda else [])
+    with _BUILD_LOCK, forked:
         torch.default_generator.manual_seed(seed)
-        out = build()
-        state = torch.get_rng_state()
-    generator = torch.Generator()
-    generator.set_state(state)
-    return out, generator
+        if cuda:
+            with torch.cuda.device(device):
+                torch.cuda.manual_seed(seed)
+        with device if cuda else contextlib.nullcontext():
+            out = build()
+        cpu = torch.Generator()
+        cpu.set_state(torch.get_rng_state())
+        on_device = None
+        if cuda:
+            on_device = torch.Generator(device)
+            on_device.set_state(torch.cuda.get_rng_state(device))
+    return out, (cpu, on_device)
 
 
 @contextlib.contextmanager

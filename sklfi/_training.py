@@ -210,8 +210,8 @@ class Training:
             )
         X, fields = self._model_input(X, fit=True)
         optimizer, options = self._optimizer(self._sparse(fields))
-        module, generator = build_seeded(
-            lambda: self._build_module(fields, n_outputs), seed
+        module, (generator, on_device) = build_seeded(
+            lambda: self._build_module(fields, n_outputs), seed, device
         )
         # (skorch's fit is initialize then partial_fit; the dataset needs the
         # initialized module's fields)
@@ -240,10 +240,9 @@ class Training:
         # the fit's random streams (CPU, and device), carried on between calls
         self._streams = (generator.get_state(), None)
         if torch.device(device).type != "cpu":
-            self._streams = (
-                generator.get_state(),
-                torch.Generator(device).manual_seed(seed).get_state(),
-            )
+            if on_device is None:  # (built on the CPU: a stream of its own)
+                on_device = torch.Generator(device).manual_seed(seed)
+            self._streams = (generator.get_state(), on_device.get_state())
         return X
 
     def _train(self, X, y, sample_weight, epochs=None):

@@ -6,7 +6,8 @@ import scipy.sparse as sp
 import torch
 from torch.utils.data import Subset
 
-from sklfi._data import BatchIterator, CSRDataset, one_per_field, sparse_batches
+from sklfi._batch import one_per_field
+from sklfi._data import BatchIterator, CSRDataset
 from sklfi.nn import SparseBatch
 
 from .nn.rows import FIELDS, N_FIELDS, one_per_field_rows, random_rows
@@ -14,7 +15,7 @@ from .nn.rows import FIELDS, N_FIELDS, one_per_field_rows, random_rows
 
 def test_sparse_batch_is_the_csr_slice_of_the_rows():
     X = sp.csr_matrix(np.array([[0, 2.0, 0, 3.0], [0, 0, 0, 0], [1.0, 0, 0, 0]]))
-    x = next(sparse_batches(X, np.array([2, 1, 0]), 3))[0]
+    x = next(CSRDataset(X.astype(np.float32)).batches(np.array([2, 1, 0]), 3))[0]
     assert x.idx.tolist() == [0, 1, 3]
     assert x.val.tolist() == [1.0, 2.0, 3.0]
     assert x.row.tolist() == [0, 2, 2]  # the empty row 1 has no entry
@@ -27,11 +28,12 @@ def test_sparse_batch_is_the_csr_slice_of_the_rows():
 def test_batches_of_all_rows_equal_batches_of_their_indices():
     X = sp.vstack([random_rows(n_rows=9, seed=7), sp.csr_matrix((2, len(FIELDS)))])
     X = X.tocsr().astype(np.float32)
-    every = list(sparse_batches(X, None, 4, chunk=2))
-    listed = list(sparse_batches(X, np.arange(X.shape[0]), 4, chunk=2))
+    y = np.arange(X.shape[0])
+    every = list(CSRDataset(X, y).batches(None, 4, chunk=2))
+    listed = list(CSRDataset(X, y).batches(np.arange(X.shape[0]), 4, chunk=2))
     assert len(every) == len(listed) == 3
-    for (a, rows_a), (b, rows_b) in zip(every, listed):
-        np.testing.assert_array_equal(rows_a, rows_b)
+    for (a, y_a), (b, y_b) in zip(every, listed):
+        torch.testing.assert_close(y_a, y_b)
         for name in ("idx", "val", "row", "offsets"):
             torch.testing.assert_close(getattr(a, name), getattr(b, name))
 
@@ -78,6 +80,13 @@ def test_by_field_groups_the_non_zeros_of_each_row_and_field(shuffle):
         part = slice(int(g.slot_offsets[s]), int(ends[s]))
         assert sorted(zip(g.idx[part].tolist(), g.val[part].tolist())) == sorted(mine)
     assert x.by_field(torch.from_numpy(fields), N_FIELDS).slot is not None
+    # a batch that knows its fields is in field order when they are runs of
+    # columns, and then needs no sort: the same grouping
+    known = SparseBatch.from_csr(X, fields, N_FIELDS)
+    assert known.field_sorted == (not shuffle)
+    h = known.by_field(torch.from_numpy(fields), N_FIELDS)
+    for name in ("idx", "val", "slot", "slot_offsets"):
+        assert torch.equal(getattr(h, name), getattr(g, name))
     # a batch flagged one_per_field is its own grouping
     one = SparseBatch.from_csr(one_per_field_rows(5, one_hot=False), FIELDS)
     assert one.one_per_field

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sklearn.base import clone
 
 pytest.importorskip("accelerate")
 
@@ -181,7 +182,9 @@ def test_sparse_updates_under_nccl(small):
     big = Fields(np.zeros(2**22, dtype=np.int64), ("ids",), ("categorical",))
     auto = MODELS["fm"].classifier(sparse_updates="auto")
     assert auto._sparse(big)  # a large table: sparse updates...
-    assert not auto.set_params(accelerator=nccl)._sparse(big)  # ...not on NCCL
+    gpu = FakeAccelerator(device="cuda")  # ...not on a GPU (dense is faster)...
+    assert not clone(auto).set_params(accelerator=gpu)._sparse(big)
+    assert not auto.set_params(accelerator=nccl)._sparse(big)  # ...nor on NCCL
 
 
 def test_device_is_left_to_the_accelerator(small):

@@ -54,10 +54,11 @@ default="{optimizer}"
         ``"adam"`` or ``"adamw"``; a row's weight decay is applied when it
         is next updated, for every step it missed), so that a step costs
         about the same with millions of columns as with thousands.
-        ``"auto"``: when the table holds 2**22 values or more (smaller
-        tables train a little faster with dense updates), except under DDP
-        on NCCL, which cannot all-reduce sparse gradients. See the "Large
-        data" page of the documentation.
+        ``"auto"``: on the CPU, when the table holds 2**22 values or more
+        (smaller tables train a little faster with dense updates); never on
+        a GPU, where a fused dense step is faster, nor under DDP on NCCL,
+        which cannot all-reduce sparse gradients. See the "Large data" page
+        of the documentation.
     warm_start : bool, default={warm_start}
         When fitted already, ``fit`` continues training the model it has (its
         weights, optimizer state and random stream) for ``max_epochs`` more

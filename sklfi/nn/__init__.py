@@ -14,7 +14,7 @@ Every module reads a :class:`SparseBatch`; :meth:`SparseBatch.from_csr`
 makes one from a sparse matrix.
 """
 
-from .._data import SparseBatch
+from .._batch import SparseBatch
 from .blocks import MLP, Dropout, Readout
 from .embedding import (
     DenseFeatures,

@@ -17,7 +17,18 @@ def _table_grad(g, idx, n_weights, sparse):
         return torch.sparse_coo_tensor(
             idx.long().unsqueeze(0), g, shape, check_invariants=False
         )
-    return g.new_zeros(n_weights, g.shape[1]).index_add_(0, idx, g)
+    return add_rows(g.new_zeros(n_weights, g.shape[1]), idx, g)
+
+
+def add_rows(out: Tensor, idx: Tensor, values: Tensor) -> Tensor:
+    """``out[idx[n]] += values[n]`` for every ``n``, in place, with the same
+    sums in every run: on a GPU ``index_add_`` adds with atomics, in
+    whatever order the threads come, so that floats round differently from
+    run to run; ``index_put_`` with ``accumulate`` sorts the rows first. (On
+    the CPU ``index_add_`` is deterministic, and faster.)"""
+    if out.is_cuda:
+        return out.index_put_((idx.long(),), values, accumulate=True)
+    return out.index_add_(0, idx, values)
 
 
 class _BagSum(torch.autograd.Function):

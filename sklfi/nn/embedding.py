@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from .._data import SparseBatch
+from .._batch import SparseBatch
 from ._segment import row_sum, segment_sum
 from .interaction import bi_interaction
 

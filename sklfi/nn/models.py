@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from .._data import SparseBatch
+from .._batch import SparseBatch
 from .blocks import MLP, Dropout, Readout
 from .embedding import (
     DenseFeatures,

@@ -6,6 +6,8 @@ from itertools import chain
 
 import torch
 
+from ._segment import add_rows
+
 __all__ = ["LazyAdamW"]
 
 
@@ -184,4 +186,4 @@ def _sum_rows(idx, values, scratch):
     rows = idx[first]
     number = torch.cumsum(first, 0, dtype=torch.int64) - 1  # of each first entry
     sums = values.new_zeros(len(rows), values.shape[1])
-    return rows, sums.index_add_(0, number[winner.long()], values)
+    return rows, add_rows(sums, number[winner.long()], values)

@@ -1,0 +1,198 @@
+"""The batch every model reads: :class:`SparseBatch`.
+
+A batch of ``B`` rows is the CSR slice of those rows: the column, value and
+batch row of every non-zero (``N`` of them), gathered from the CSR index
+arrays by :class:`~sklfi._data.CSRDataset` (no loop over rows, nothing
+densified, no padding). A field embedding asks the batch for
+its (row, field) *slots* (:meth:`SparseBatch.by_field`); how they are found
+is the batch's business, known to no model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from torch import Tensor
+
+__all__ = ["SparseBatch", "one_per_field"]
+
+
+@dataclass
+class SparseBatch:
+    """The non-zeros of ``B`` rows of a sparse matrix, row by row.
+
+    Attributes
+    ----------
+    idx : IntTensor or LongTensor of shape (N,)
+        Column of every non-zero.
+    val : FloatTensor of shape (N,) or None
+        Its value; ``None`` when every value is 1 (one-hot data), which
+        spares a multiplication per lookup.
+    row : Tensor of shape (N,)
+        Its row in the batch, ``0..B-1`` (non-decreasing).
+    offsets : Tensor of shape (B,)
+        Position of every row's first non-zero, in ``idx``'s dtype; an empty
+        row repeats the next row's offset.
+    one_per_field : bool, default=False
+        Set by the producer of the batch when every row holds exactly one
+        non-zero per field, in field order (checked once per matrix): then
+        the (row, field) slots need no grouping.
+    field_sorted : bool, default=False
+        Set by the producer of the batch when every row's non-zeros are in
+        field order (a field's columns precede the next field's, and rows
+        are sorted): then the slots need no sort.
+    slot, slot_offsets : Tensor or None
+        Set in a batch returned by :meth:`by_field`: the slot
+        ``row * F + field`` of every non-zero (non-decreasing) and the
+        position of every slot's first non-zero; ``None`` when non-zero
+        ``k`` is slot ``k`` alone (:attr:`one_per_field`).
+    sample_weight : FloatTensor of shape (B,) or None
+        Weights of the rows in the loss (used by the training loop only).
+    """
+
+    idx: Tensor
+    val: Tensor | None
+    row: Tensor
+    offsets: Tensor
+    one_per_field: bool = False
+    field_sorted: bool = False
+    slot: Tensor | None = None
+    slot_offsets: Tensor | None = None
+    sample_weight: Tensor | None = None
+
+    @property
+    def n_rows(self) -> int:
+        """``B``; rows may have no non-zero at all."""
+        return len(self.offsets)
+
+    def __len__(self) -> int:
+        return self.n_rows
+
+    @classmethod
+    def from_csr(cls, X, fields=None, n_fields=None) -> SparseBatch:
+        """Every row of a sparse matrix ``X`` as one batch; ``fields`` (the
+        field id of every column) lets it know when it holds one non-zero per
+        field."""
+        X = sp.csr_matrix(X, dtype=np.float32, copy=True)
+        X.sum_duplicates()  # (in place: on a copy, which shares no array)
+        from ._data import CSRDataset
+
+        data = CSRDataset(X, fields=fields, n_fields=n_fields)
+        empty = data.indices[:0]  # (when X has no row)
+        batches = data.batches(None, max(X.shape[0], 1))
+        return next(
+            batches, (cls(empty, None, empty, empty, data.one_per_field), None)
+        )[0]
+
+    def by_field(self, field_index: Tensor, n_fields: int) -> SparseBatch:
+        """The batch with its non-zeros in (row, field) slot order and
+        :attr:`slot` and :attr:`slot_offsets` set, for the field of every
+        column ``field_index`` (``(n_features,)``, on the batch's device).
+
+        Rows keep their non-zeros (so :attr:`row` and :attr:`offsets` still
+        hold); a stable sort of the non-zeros by slot groups them, unless the
+        batch is known to be in field order (:attr:`field_sorted`). Nothing
+        here reads a value back from the device.
+        """
+        n_slots = self.n_rows * n_fields
+        if self.one_per_field:
+            if len(self.idx) != n_slots:
+                raise ValueError(
+                    f"a batch flagged one_per_field holds {len(self.idx)} "
+                    f"non-zeros, not one per row and field ({n_slots})."
+                )
+            return self
+        idx, val = self.idx, self.val
+        slot = self.row * n_fields + field_index.index_select(0, idx)
+        if not self.field_sorted:
+            slot, order = torch.sort(slot, stable=True)
+            idx = idx.index_select(0, order)
+            val = None if val is None else val.index_select(0, order)
+        # the first non-zero of every slot: the number of non-zeros before it
+        # (counted with index_add_, not bincount, which reads its maximum
+        # back from the device; integer sums are exact in any order)
+        counts = slot.new_zeros(n_slots).index_add_(0, slot, torch.ones_like(slot))
+        starts = (counts.cumsum(0) - counts).to(idx.dtype)
+        return replace(self, idx=idx, val=val, slot=slot, slot_offsets=starts)
+
+    def padded(self, n_rows: int) -> SparseBatch:
+        """The batch with rows appended up to ``n_rows`` rows, whose outputs
+        are meant to be dropped: a fixed batch size for every forward pass.
+        The extra rows are empty, or, in a batch flagged
+        :attr:`one_per_field`, copies of the last row (so that the flag
+        still holds)."""
+        extra, N = n_rows - self.n_rows, len(self.idx)
+        if extra <= 0:
+            return self
+        if not self.one_per_field:
+            offsets = self.offsets.new_full((extra,), N)
+            return replace(self, offsets=torch.cat([self.offsets, offsets]))
+        F = N // self.n_rows  # the copies: rows n_rows.., non-zeros N..
+
+        def grow(t, copies):
+            return torch.cat([t, copies.to(t)])
+
+        tail = slice(N - F, N)
+        return replace(
+            self,
+            idx=grow(self.idx, self.idx[tail].repeat(extra)),
+            val=None
+            if self.val is None
+            else grow(self.val, self.val[tail].repeat(extra)),
+            row=grow(self.row, torch.arange(self.n_rows, n_rows).repeat_interleave(F)),
+            offsets=grow(self.offsets, torch.arange(N, n_rows * F, F)),
+        )
+
+    def to(self, device) -> SparseBatch:
+        """The batch with every tensor on ``device``."""
+        device = torch.device(device)
+        if self.idx.device == device:
+            return self
+
+        def move(t):
+            return None if t is None else t.to(device)
+
+        return replace(
+            self,
+            idx=move(self.idx),
+            val=move(self.val),
+            row=move(self.row),
+            offsets=move(self.offsets),
+            slot=move(self.slot),
+            slot_offsets=move(self.slot_offsets),
+            sample_weight=move(self.sample_weight),
+        )
+
+
+def one_per_field(X: sp.csr_matrix, fields, n_fields=None) -> bool:
+    """Whether every row of a canonical CSR matrix ``X`` holds exactly one
+    non-zero per field, in field order, for ``fields``, the field id of every
+    column (``n_fields`` fields: by default one more than the largest id).
+
+    Rather than look up the field of every non-zero, the check takes the
+    smallest and largest column at each position of the rows and requires
+    every column between them to be of that position's field (0.2 ms for
+    20,000 rows of 8 fields). It may answer ``False`` for fields whose
+    columns interleave, which is safe: such data is grouped explicitly.
+    """
+    field_index = np.asarray(fields, dtype=np.int64)
+    if n_fields is None:
+        n_fields = int(field_index.max()) + 1 if len(field_index) else 0
+    indptr, indices, F = X.indptr, X.indices, n_fields
+    n_rows = X.shape[0]
+    if F == 0 or len(indices) != n_rows * F:
+        return False
+    if not np.array_equal(indptr, np.arange(0, len(indices) + 1, F)):
+        return False
+    if n_rows == 0:
+        return True
+    indices = np.require(indices, requirements="W")  # (as torch wants)
+    lo, hi = torch.aminmax(torch.from_numpy(indices).view(n_rows, F), dim=0)
+    lo, hi = lo.tolist(), hi.tolist()
+    if any(hi[f] >= lo[f + 1] for f in range(F - 1)):
+        return False  # (so that the ranges below span n_features at most)
+    field_index = torch.as_tensor(field_index)
+    return all(bool((field_index[lo[f] : hi[f] + 1] == f).all()) for f in range(F))
