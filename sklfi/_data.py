@@ -132,18 +132,15 @@ class CSRDataset(Dataset):
                 starts = indptr[part]
                 counts = indptr[part + 1] - starts
                 offsets = np.r_[0, np.cumsum(counts)]
+            m, total, per_row = len(counts), int(offsets[-1]), _tensor(counts, device)
+            if rows is not None:
                 shift = _tensor(starts - offsets[:-1], device)
-                take = torch.repeat_interleave(
-                    shift, _tensor(counts, device), output_size=int(offsets[-1])
-                )
-                take += torch.arange(int(offsets[-1]), device=device)
+                take = torch.repeat_interleave(shift, per_row, output_size=total)
+                take += torch.arange(total, device=device)
                 idx, val = self.indices[take], _at(self.data, take)
                 part = _tensor(part, device)
-            m = len(counts)
             local = torch.repeat_interleave(
-                torch.arange(m, device=device) % batch_size,
-                _tensor(counts, device),
-                output_size=int(offsets[-1]),
+                torch.arange(m, device=device) % batch_size, per_row, output_size=total
             )
             # each row's first non-zero, counted from its batch's first one
             firsts = np.repeat(offsets[:m:batch_size], batch_size)[:m]
