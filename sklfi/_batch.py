@@ -142,14 +142,17 @@ class SparseBatch:
             val=None
             if self.val is None
             else grow(self.val, self.val[tail].repeat(extra)),
-            row=grow(self.row, torch.arange(self.n_rows, n_rows).repeat_interleave(F)),
-            offsets=grow(self.offsets, torch.arange(N, n_rows * F, F)),
+            row=grow(self.row, self._arange(self.n_rows, n_rows).repeat_interleave(F)),
+            offsets=grow(self.offsets, self._arange(N, n_rows * F, F)),
         )
+
+    def _arange(self, *args) -> Tensor:
+        return torch.arange(*args, device=self.idx.device)
 
     def to(self, device) -> SparseBatch:
         """The batch with every tensor on ``device``."""
-        device = torch.device(device)
-        if self.idx.device == device:
+        device, here = torch.device(device), self.idx.device
+        if here.type == device.type and device.index in (None, here.index):
             return self
 
         def move(t):

@@ -27,13 +27,15 @@ DEVICE_MEMORY_SHARE = 0.5
 def _on_device(nbytes: int, device: torch.device) -> bool:
     """Whether data of ``nbytes`` is to live on ``device`` (the CPU's own
     memory, or a CUDA device's within :data:`DEVICE_MEMORY_SHARE` of its
-    free memory)."""
+    free memory, what torch holds in its cache and does not use counted as
+    free)."""
     if device.type == "cpu":
         return True
     if device.type != "cuda":
         return False
     free, _ = torch.cuda.mem_get_info(device)
-    return nbytes <= DEVICE_MEMORY_SHARE * free
+    cached = torch.cuda.memory_reserved(device) - torch.cuda.memory_allocated(device)
+    return nbytes <= DEVICE_MEMORY_SHARE * (free + cached)
 
 
 def _tensor(array: np.ndarray, device: torch.device) -> Tensor:
@@ -44,6 +46,15 @@ def _tensor(array: np.ndarray, device: torch.device) -> Tensor:
         warnings.simplefilter("ignore", UserWarning)
         out = torch.from_numpy(array)
     return out.to(device)
+
+
+def _send(array: np.ndarray, device: torch.device) -> Tensor:
+    """A small host array (a chunk's bookkeeping) on ``device``, without
+    waiting: to a GPU through pinned memory, a copy queued behind the
+    device's work (a plain copy would wait for that work to finish)."""
+    if device.type != "cuda":
+        return _tensor(array, device)
+    return torch.from_numpy(array).pin_memory().to(device, non_blocking=True)
 
 
 class CSRDataset(Dataset):
@@ -118,33 +129,23 @@ class CSRDataset(Dataset):
         n = self.n_rows if rows is None else len(rows)
         if rows is not None:
             rows = np.asarray(rows, dtype=np.int64)
-        device, indptr = self.device, self.indptr
         for first in range(0, n, batch_size * chunk):
-            if rows is None:  # consecutive rows: their non-zeros are one slice
-                stop = min(first + batch_size * chunk, n)
-                offsets = indptr[first : stop + 1] - indptr[first]
-                nnz = slice(int(indptr[first]), int(indptr[stop]))
-                counts = np.diff(offsets)
-                idx, val = self.indices[nnz], _at(self.data, nnz)
-                part = slice(first, stop)
+            if rows is None:
+                counts, idx, val, part = self._slice(first, batch_size * chunk)
             else:
                 part = rows[first : first + batch_size * chunk]
-                starts = indptr[part]
-                counts = indptr[part + 1] - starts
-                offsets = np.r_[0, np.cumsum(counts)]
-            m, total, per_row = len(counts), int(offsets[-1]), _tensor(counts, device)
-            if rows is not None:
-                shift = _tensor(starts - offsets[:-1], device)
-                take = torch.repeat_interleave(shift, per_row, output_size=total)
-                take += torch.arange(total, device=device)
-                idx, val = self.indices[take], _at(self.data, take)
-                part = _tensor(part, device)
+                counts, idx, val = self._gather(part)
+                part = _send(part, self.device)
+            offsets = np.r_[0, np.cumsum(counts)]
+            m, total = len(counts), int(offsets[-1])
             local = torch.repeat_interleave(
-                torch.arange(m, device=device) % batch_size, per_row, output_size=total
+                torch.arange(m, device=self.device) % batch_size,
+                _send(counts, self.device),
+                output_size=total,
             )
             # each row's first non-zero, counted from its batch's first one
             firsts = np.repeat(offsets[:m:batch_size], batch_size)[:m]
-            starts = _tensor(offsets[:-1] - firsts, device).to(self.indices.dtype)
+            starts = _send(offsets[:-1] - firsts, self.device).to(self.indices.dtype)
             y, weight = _at(self.y, part), _at(self.sample_weight, part)
             cuts = offsets[np.r_[np.arange(0, m, batch_size), m]].tolist()
             for k, start in enumerate(range(0, m, batch_size)):
@@ -156,6 +157,28 @@ class CSRDataset(Dataset):
                     sample_weight=None if weight is None else weight[start:end],
                 )  # fmt: skip
                 yield batch, (None if y is None else y[start:end])
+
+    def _slice(self, first, size):
+        """Consecutive rows from ``first``: their non-zero counts, and their
+        non-zeros' columns and values, slices of the matrix's own."""
+        stop = min(first + size, self.n_rows)
+        nnz = slice(int(self.indptr[first]), int(self.indptr[stop]))
+        counts = np.diff(self.indptr[first : stop + 1])
+        return counts, self.indices[nnz], _at(self.data, nnz), slice(first, stop)
+
+    def _gather(self, rows):
+        """The rows ``rows``: their non-zero counts, and their non-zeros'
+        columns and values, gathered on the data's device."""
+        begins = self.indptr[rows]
+        counts = self.indptr[rows + 1] - begins
+        total = int(counts.sum())
+        # the position of every non-zero: its row's first, plus its rank in it
+        shift = _send(begins - (np.cumsum(counts) - counts), self.device)
+        take = torch.repeat_interleave(
+            shift, _send(counts, self.device), output_size=total
+        )
+        take += torch.arange(total, device=self.device)
+        return counts, self.indices[take], _at(self.data, take)
 
     def __getitems__(self, rows):
         rows = np.asarray(rows, dtype=np.int64)

@@ -155,24 +155,40 @@ class SparseNet(NeuralNet):
                 raise
 
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
-        # skorch's, but each batch's loss stays on the device until the pass
-        # ends, then all are read at once: reading each (``.item()``) would
-        # stall a GPU at every step. The history gets every batch's loss as
-        # before, once the pass is over.
+        # skorch's, but on a GPU each batch's loss goes into the history as
+        # the tensor it is, and all are read at once when the pass ends (or
+        # fails): reading each (skorch's ``.item()``) would make the host
+        # wait for the device at every step. A callback's on_batch_end sees
+        # the loss then as a 0-dim tensor, which compares and converts as a
+        # number. On the CPU, where a read costs nothing, floats as before.
         if iterator is None:
             return
-        entries, losses = [], []
-        for batch in iterator:
-            self.notify("on_batch_begin", batch=batch, training=training)
-            step = step_fn(batch, **fit_params)
-            losses.append(step["loss"].detach())
-            self.history.record_batch(prefix + "_batch_size", len(batch[0]))
-            entries.append(self.history[-1]["batches"][-1])
-            self.notify("on_batch_end", batch=batch, training=training, **step)
-        # (a loss a callback recorded in on_batch_end wins, as in skorch)
-        for entry, loss in zip(entries, torch.stack(losses).tolist() if losses else []):
-            entry.setdefault(prefix + "_loss", loss)
-        self.history.record(prefix + "_batch_count", len(entries))
+        deferred, count = [], 0  # (deferred: the entries holding a tensor)
+        try:
+            for batch in iterator:
+                self.notify("on_batch_begin", batch=batch, training=training)
+                step = step_fn(batch, **fit_params)
+                loss = step["loss"].detach()
+                if self._defers(loss):
+                    deferred.append(self.history[-1]["batches"][-1])
+                else:
+                    loss = loss.item()
+                self.history.record_batch(prefix + "_loss", loss)
+                self.history.record_batch(prefix + "_batch_size", len(batch[0]))
+                self.notify("on_batch_end", batch=batch, training=training, **step)
+                count += 1
+        finally:
+            losses = [entry[prefix + "_loss"] for entry in deferred]
+            values = torch.stack(losses).tolist() if losses else []
+            for entry, loss, value in zip(deferred, losses, values):
+                if entry[prefix + "_loss"] is loss:  # (a callback may replace it)
+                    entry[prefix + "_loss"] = value
+        self.history.record(prefix + "_batch_count", count)
+
+    def _defers(self, loss) -> bool:
+        """Whether reading ``loss`` waits for a device (then it is read with
+        the pass's others)."""
+        return loss.device.type != "cpu"
 
     def on_epoch_end(self, net, **kwargs):
         super().on_epoch_end(net, **kwargs)

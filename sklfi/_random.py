@@ -41,7 +41,11 @@ def build_seeded(build, seed: int, device="cpu"):
     cuda = device.type == "cuda"
     if cuda and device.index is None:
         device = torch.device("cuda", torch.cuda.current_device())
-    forked = torch.random.fork_rng(devices=[device.index] if cuda else [])
+    forked = (
+        torch.random.fork_rng(devices=[device.index], device_type="cuda")
+        if cuda
+        else torch.random.fork_rng(devices=[])
+    )
     with _BUILD_LOCK, forked:
         torch.default_generator.manual_seed(seed)
         if cuda:

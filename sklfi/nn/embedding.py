@@ -259,7 +259,8 @@ class FieldAwareEmbedding(FieldEmbedding):
             own = E.diagonal(0, 1, 2).transpose(1, 2).reshape(-1, D)
         elif self.sparse:  # the rows gathered, for a sparse gradient
             rows = self._split(self._entries(g))[0].unflatten(1, (F, D))
-            own = rows[torch.arange(len(g.idx)), self.field_index[g.idx]]
+            at = torch.arange(len(g.idx), device=g.idx.device)
+            own = rows[at, self.field_index[g.idx]]
         else:  # looked up alone (the rows of F vectors are never gathered)
             table = self._split(self.weight)[0].unflatten(1, (F, D))
             own = table[g.idx, self.field_index.index_select(0, g.idx)]
