@@ -138,11 +138,7 @@ class CSRDataset(Dataset):
                 part = _send(part, self.device)
             offsets = np.r_[0, np.cumsum(counts)]
             m, total = len(counts), int(offsets[-1])
-            local = torch.repeat_interleave(
-                torch.arange(m, device=self.device) % batch_size,
-                _send(counts, self.device),
-                output_size=total,
-            )
+            local = _repeat(np.arange(m) % batch_size, counts, total, self.device)
             # each row's first non-zero, counted from its batch's first one
             firsts = np.repeat(offsets[:m:batch_size], batch_size)[:m]
             starts = _send(offsets[:-1] - firsts, self.device).to(self.indices.dtype)
@@ -173,10 +169,8 @@ class CSRDataset(Dataset):
         counts = self.indptr[rows + 1] - begins
         total = int(counts.sum())
         # the position of every non-zero: its row's first, plus its rank in it
-        shift = _send(begins - (np.cumsum(counts) - counts), self.device)
-        take = torch.repeat_interleave(
-            shift, _send(counts, self.device), output_size=total
-        )
+        shift = begins - (np.cumsum(counts) - counts)
+        take = _repeat(shift, counts, total, self.device)
         take += torch.arange(total, device=self.device)
         return counts, self.indices[take], _at(self.data, take)
 
@@ -186,6 +180,17 @@ class CSRDataset(Dataset):
 
     def __getitem__(self, i):
         return self.__getitems__([i])
+
+
+def _repeat(values, counts, total, device) -> Tensor:
+    """Each of ``values`` ``counts`` times, ``total`` in all, on ``device``:
+    repeated there on a GPU (from a few numbers per row), with numpy on the
+    CPU (3 times faster than torch's ``repeat_interleave`` there)."""
+    if device.type == "cpu":
+        return torch.from_numpy(np.repeat(values, counts))
+    return torch.repeat_interleave(
+        _send(values, device), _send(counts, device), output_size=total
+    )
 
 
 def _at(tensor, where):
