@@ -5,9 +5,16 @@ built on skorch and PyTorch.
 """
 
 from . import estimators
+from ._config import config_context, get_config, set_config
 from ._fields import FieldMatrix
 from .estimators import *  # noqa: F403 (the registry and the 14 estimators)
 
 __version__ = "0.1.0"
 
-__all__ = ["FieldMatrix", *estimators.__all__]
+__all__ = [
+    "FieldMatrix",
+    "config_context",
+    "get_config",
+    "set_config",
+    *estimators.__all__,
+]

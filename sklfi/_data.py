@@ -12,30 +12,24 @@ from torch import Tensor
 from torch.utils.data import Dataset, Subset
 
 from ._batch import SparseBatch, one_per_field
+from ._config import get_config
 from ._random import cpu_generator
 
-__all__ = ["BatchIterator", "CSRDataset", "DEVICE_MEMORY_SHARE"]
-
-
-#: Share of the free memory of a CUDA device that a training set may take
-#: there (its index, value and row-pointer arrays, targets and weights):
-#: within it, the data moves to the device once and batches are cut there;
-#: beyond it, each batch is cut on the host and copied.
-DEVICE_MEMORY_SHARE = 0.5
+__all__ = ["BatchIterator", "CSRDataset"]
 
 
 def _on_device(nbytes: int, device: torch.device) -> bool:
-    """Whether data of ``nbytes`` is to live on ``device`` (the CPU's own
-    memory, or a CUDA device's within :data:`DEVICE_MEMORY_SHARE` of its
-    free memory, what torch holds in its cache and does not use counted as
-    free)."""
+    """Whether data of ``nbytes`` is to live on ``device``: the CPU's own
+    memory, or a CUDA device's within ``device_memory_share`` of its free
+    memory (:func:`sklfi.set_config`; what torch holds in its cache and does
+    not use counted as free)."""
     if device.type == "cpu":
         return True
     if device.type != "cuda":
         return False
     free, _ = torch.cuda.mem_get_info(device)
     cached = torch.cuda.memory_reserved(device) - torch.cuda.memory_allocated(device)
-    return nbytes <= DEVICE_MEMORY_SHARE * (free + cached)
+    return nbytes <= get_config()["device_memory_share"] * (free + cached)
 
 
 def _tensor(array: np.ndarray, device: torch.device) -> Tensor:
@@ -61,11 +55,12 @@ class CSRDataset(Dataset):
     """Rows of a CSR matrix (and optional targets and sample weights).
 
     ``__getitems__`` returns a whole batch at once: ``(SparseBatch, y)``.
-    The non-zeros stay where they are put: on the device of the model when
-    they fit there (:data:`DEVICE_MEMORY_SHARE`), moved once, and every
-    batch is cut there; otherwise on the host, each batch copied when the
-    model reads it. Batches are cut with torch's gathers on the data's
-    device, from the bookkeeping of rows (which rows, how many non-zeros,
+    The non-zeros stay where they are put: on the model's device when they
+    fit there (``device_memory_share`` of :func:`sklfi.set_config`), moved
+    once, and every batch is cut there; otherwise on the host, from where
+    they reach the model's device in chunks of batches, each copied while
+    the one before trains (:func:`_stream`). Batches are cut with torch's
+    gathers, from the bookkeeping of rows (which rows, how many non-zeros,
     where each batch ends) done on the host, so that cutting a batch never
     waits for the device.
 
@@ -110,8 +105,9 @@ class CSRDataset(Dataset):
             else np.asarray(sample_weight, dtype=np.float32),
         }
         nbytes = sum(a.nbytes for a in arrays.values() if a is not None)
-        device = torch.device("cpu" if device is None else device)
-        self.device = device if _on_device(nbytes, device) else torch.device("cpu")
+        self.target = torch.device("cpu" if device is None else device)
+        self.resident = _on_device(nbytes, self.target)
+        self.device = self.target if self.resident else torch.device("cpu")
         for name, array in arrays.items():
             setattr(self, name, None if array is None else _tensor(array, self.device))
 
@@ -120,29 +116,24 @@ class CSRDataset(Dataset):
 
     def batches(self, rows, batch_size, chunk=64):
         """Yield ``(SparseBatch, y)`` for consecutive batches of ``rows``
-        (``None``: every row in order), on the data's device.
+        (``None``: every row in order), on the model's device.
 
-        The non-zeros of ``chunk`` batches are gathered at once; each batch
-        is then a zero-copy slice of them. Every row in order needs no
-        gather: the batches are slices of the matrix's own arrays.
+        The non-zeros of ``chunk`` batches are gathered at once (a chunk);
+        each batch is then a zero-copy slice of them. Every row in order
+        needs no gather: the batches are slices of the matrix's own arrays.
+        Data kept on the host reaches the model's device a chunk at a time
+        (:func:`_stream`).
         """
-        n = self.n_rows if rows is None else len(rows)
-        if rows is not None:
-            rows = np.asarray(rows, dtype=np.int64)
-        for first in range(0, n, batch_size * chunk):
-            if rows is None:
-                counts, idx, val, part = self._slice(first, batch_size * chunk)
-            else:
-                part = rows[first : first + batch_size * chunk]
-                counts, idx, val = self._gather(part)
-                part = _send(part, self.device)
+        chunks = self._chunks(rows, batch_size * chunk)
+        if not self.resident:
+            chunks = _stream(chunks, self.target)
+        for counts, (idx, val, y, weight) in chunks:
             offsets = np.r_[0, np.cumsum(counts)]
             m, total = len(counts), int(offsets[-1])
-            local = _repeat(np.arange(m) % batch_size, counts, total, self.device)
+            local = _repeat(np.arange(m) % batch_size, counts, total, self.target)
             # each row's first non-zero, counted from its batch's first one
             firsts = np.repeat(offsets[:m:batch_size], batch_size)[:m]
-            starts = _send(offsets[:-1] - firsts, self.device).to(self.indices.dtype)
-            y, weight = _at(self.y, part), _at(self.sample_weight, part)
+            starts = _send(offsets[:-1] - firsts, self.target).to(idx.dtype)
             cuts = offsets[np.r_[np.arange(0, m, batch_size), m]].tolist()
             for k, start in enumerate(range(0, m, batch_size)):
                 lo, hi = cuts[k], cuts[k + 1]
@@ -153,6 +144,23 @@ class CSRDataset(Dataset):
                     sample_weight=None if weight is None else weight[start:end],
                 )  # fmt: skip
                 yield batch, (None if y is None else y[start:end])
+
+    def _chunks(self, rows, size):
+        """Yield, for every ``size`` rows of ``rows`` (``None``: every row
+        in order), the rows' non-zero counts (numpy) and their columns,
+        values, targets and weights (tensors where the data lives, or
+        ``None``)."""
+        n = self.n_rows if rows is None else len(rows)
+        if rows is not None:
+            rows = np.asarray(rows, dtype=np.int64)
+        for first in range(0, n, size):
+            if rows is None:
+                counts, idx, val, part = self._slice(first, size)
+            else:
+                part = rows[first : first + size]
+                counts, idx, val = self._gather(part)
+                part = _send(part, self.device)
+            yield counts, (idx, val, _at(self.y, part), _at(self.sample_weight, part))
 
     def _slice(self, first, size):
         """Consecutive rows from ``first``: their non-zero counts, and their
@@ -180,6 +188,42 @@ class CSRDataset(Dataset):
 
     def __getitem__(self, i):
         return self.__getitems__([i])
+
+
+def _stream(chunks, device):
+    """The chunks of :meth:`CSRDataset._chunks`, their tensors moved to
+    ``device``: to a GPU through pinned memory on a side stream, each
+    chunk's copy queued before the previous chunk is handed on, so that it
+    travels while that one trains."""
+    if device.type != "cuda":
+        for counts, tensors in chunks:
+            yield counts, tuple(None if t is None else t.to(device) for t in tensors)
+        return
+    side, ahead = torch.cuda.Stream(device), None
+    for counts, tensors in chunks:
+        with torch.cuda.stream(side):
+            moved = tuple(
+                None if t is None else t.pin_memory().to(device, non_blocking=True)
+                for t in tensors
+            )
+            copied = side.record_event()
+        if ahead is not None:
+            yield _arrived(*ahead, device)
+        ahead = counts, moved, copied
+    if ahead is not None:
+        yield _arrived(*ahead, device)
+
+
+def _arrived(counts, tensors, copied, device):
+    """A chunk copied on a side stream, ready for the device's own stream:
+    its work waits for the copy, and the chunk's memory is not reused
+    before that work is done."""
+    stream = torch.cuda.current_stream(device)
+    stream.wait_event(copied)
+    for t in tensors:
+        if t is not None:
+            t.record_stream(stream)
+    return counts, tensors
 
 
 def _repeat(values, counts, total, device) -> Tensor:

@@ -16,9 +16,10 @@ from skorch.callbacks import EarlyStopping
 from skorch.dataset import ValidSplit
 from torch import nn
 
+from ._averaging import WeightAveraging
 from ._checks import all_or_nothing
 from ._data import BatchIterator
-from ._net import AcceleratedNet, Interrupted, SparseNet, WeightAveraging
+from ._net import AcceleratedNet, Interrupted, SparseNet
 from ._random import build_seeded, fit_stream
 
 
@@ -227,7 +228,7 @@ class Training:
             optimizer__param_groups=self._param_groups(),
             **{f"optimizer__{k}": v for k, v in options.items()},
             max_epochs=self.max_epochs,
-            batch_size=self._batch_size(X.shape[0]),
+            batch_size=self._batch_size(X.shape[0], device),
             iterator_train=BatchIterator,
             iterator_valid=BatchIterator,
             iterator_train__shuffle=True,

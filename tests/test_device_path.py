@@ -7,8 +7,9 @@ import pytest
 import torch
 from skorch.callbacks import Callback
 
+import sklfi
 from sklfi import MODELS
-from sklfi._data import CSRDataset, _on_device
+from sklfi._data import CSRDataset, _on_device, _stream
 from sklfi._net import SparseNet
 from sklfi.datasets import make_hashed_ctr
 
@@ -131,5 +132,71 @@ def test_the_training_set_moves_to_a_gpu_within_its_share_of_free_memory(
     gpu = torch.device("cuda", 0)
     monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device: (1000, 4000))
     assert _on_device(500, gpu) and not _on_device(501, gpu)
+    with sklfi.config_context(device_memory_share=0.25):
+        assert _on_device(250, gpu) and not _on_device(251, gpu)
+    assert _on_device(500, gpu) and sklfi.get_config()["device_memory_share"] == 0.5
     assert _on_device(10**12, torch.device("cpu"))
-    assert not _on_device(1, torch.device("meta"))  # (other devices: per batch)
+    assert not _on_device(1, torch.device("meta"))  # (other devices: streamed)
+
+
+@pytest.mark.parametrize("share", [-0.1, 1.5, "half", True])
+def test_the_memory_share_is_checked(share):
+    with pytest.raises(ValueError, match="device_memory_share must be a number"):
+        sklfi.set_config(device_memory_share=share)
+    assert sklfi.get_config()["device_memory_share"] == 0.5
+
+
+def stream_everything(monkeypatch):
+    """Data that does not fit its device: kept on the host and streamed in
+    chunks (on the CPU, the move of each chunk is the CPU's own)."""
+    monkeypatch.setattr("sklfi._data._on_device", lambda nbytes, device: False)
+
+
+def test_streamed_chunks_are_the_batches_of_data_on_the_device(monkeypatch):
+    X = random_rows(n_rows=50, seed=3).astype(np.float32) * 2
+    y = np.arange(50.0)
+    rows = np.random.default_rng(1).permutation(50)
+    kept = CSRDataset(X, y, np.linspace(0, 1, 50), fields=FIELDS)
+    stream_everything(monkeypatch)
+    streamed = CSRDataset(X, y, np.linspace(0, 1, 50), fields=FIELDS)
+    assert kept.resident and not streamed.resident
+    for order in (rows, None):
+        a, b = kept.batches(order, 6, chunk=3), streamed.batches(order, 6, chunk=3)
+        pairs = zip(a, b, strict=True)
+        for (a, ya), (b, yb) in pairs:
+            for name in ("idx", "val", "row", "offsets", "sample_weight"):
+                assert torch.equal(getattr(a, name), getattr(b, name))
+            assert torch.equal(ya, yb)
+
+
+def test_a_chunk_moves_whole_to_the_device():
+    chunks = [(np.array([2, 1]), (torch.arange(3), None, torch.ones(2), None))]
+    (counts, moved), = _stream(iter(chunks), torch.device("cpu"))  # fmt: skip
+    assert counts.tolist() == [2, 1] and moved[1] is None and moved[3] is None
+    assert torch.equal(moved[0], torch.arange(3))
+    assert torch.equal(moved[2], torch.ones(2))
+
+
+@pytest.mark.parametrize("name", ["fm", "ffm", "deepfm", "dlrm"])
+def test_training_on_streamed_chunks_equals_training_on_resident_data(
+    name, clicks, monkeypatch
+):
+    X, y = clicks  # (2,048 rows: two chunks of 64 batches a pass)
+
+    def fit():
+        model = MODELS[name].classifier(batch_size=16, max_epochs=2, random_state=0)
+        return model.fit(X, y).predict_proba(X[:300])
+
+    resident = fit()
+    stream_everything(monkeypatch)
+    np.testing.assert_array_equal(fit(), resident)
+
+
+def test_auto_batches_grow_on_a_gpu_for_large_data_only():
+    model = MODELS["fm"].classifier()
+    assert model._batch_size(80_000) == model._batch_size(80_000, "cuda") == 1024
+    assert model._batch_size(1_000) == model._batch_size(1_000, "cuda") == 32
+    assert model._batch_size(1_000_000, "cuda") == 1_000_000 // 256
+    assert model._batch_size(10**7, "cuda:0") == 4096
+    assert model._batch_size(10**7) == 1024
+    assert model.set_params(batch_size=100)._batch_size(10**7, "cuda") == 100

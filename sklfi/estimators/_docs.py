@@ -38,7 +38,8 @@ default="{optimizer}"
     batch_size : int or "auto", default="{batch_size}"
         Rows per gradient step, and per forward pass when predicting.
         ``"auto"`` takes ``n_samples / 64`` rows, at least 32 and at most
-        1024, so that small data sets still get enough steps per epoch.
+        1024, so that small data sets still get enough steps per epoch; on
+        a GPU, up to 4096 rows as long as an epoch keeps 256 steps.
     early_stopping : bool, default={early_stopping}
         Hold out ``validation_fraction`` of the training rows (stratified for
         classifiers) and stop when their loss has not improved for
