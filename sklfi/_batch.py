@@ -20,6 +20,13 @@ from torch import Tensor
 __all__ = ["SparseBatch", "one_per_field"]
 
 
+def exporting() -> bool:
+    """Whether torch is tracing a module for export (``torch.export``, as
+    the ONNX exporter does): the graph then takes the ops that export."""
+    is_exporting = getattr(torch.compiler, "is_exporting", None)
+    return torch.onnx.is_in_onnx_export() or bool(is_exporting and is_exporting())
+
+
 @dataclass
 class SparseBatch:
     """The non-zeros of ``B`` rows of a sparse matrix, row by row.
@@ -66,7 +73,7 @@ class SparseBatch:
     @property
     def n_rows(self) -> int:
         """``B``; rows may have no non-zero at all."""
-        return len(self.offsets)
+        return self.offsets.shape[0]  # (not len(): a symbol when exported)
 
     def __len__(self) -> int:
         return self.n_rows
@@ -107,7 +114,8 @@ class SparseBatch:
             return self
         idx, val = self.idx, self.val
         slot = self.row * n_fields + field_index.index_select(0, idx)
-        if not self.field_sorted:
+        if not (self.field_sorted or exporting()):
+            # (an exported graph adds a slot's values in any order)
             slot, order = torch.sort(slot, stable=True)
             idx = idx.index_select(0, order)
             val = None if val is None else val.index_select(0, order)

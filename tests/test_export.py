@@ -1,0 +1,226 @@
+"""ONNX export: every SGD estimator, and pipelines from raw columns, answer
+in ONNX Runtime as in Python (to 1e-5), at any batch size."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone, is_classifier
+from sklearn.pipeline import make_pipeline
+
+import sklfi
+from sklfi.preprocessing import FieldCrosser, FieldEncoder, FieldHasher
+
+ort = pytest.importorskip("onnxruntime")
+skl2onnx = pytest.importorskip("skl2onnx")
+from sklfi.export import onnx_inputs, to_onnx  # noqa: E402
+
+MODELS = ["FM", "FFM", "AFM", "WideDeep", "DeepFM", "NFM", "DLRM"]
+ESTIMATORS = [m + k for m in MODELS for k in ("Classifier", "Regressor")]
+TOL = 1e-5
+
+
+def _frame(n, seed):
+    """Raw columns of every kind: text and integer ids, a float id column
+    with missing values, a flag, genres (repeats included) and two numbers
+    on very different scales, with missing values."""
+    rng = np.random.default_rng(seed)
+    df = pd.DataFrame(
+        {
+            "user": rng.integers(0, 40, n).astype(str),
+            "item": rng.integers(0, 30, n),
+            "shop": rng.integers(0, 6, n).astype(float),
+            "flag": rng.random(n) < 0.3,
+            "genres": [
+                "|".join(rng.choice(list("abcdefg"), rng.integers(0, 4)))
+                for _ in range(n)
+            ],
+            "age": rng.normal(40, 12, n),
+            "spend": rng.lognormal(3, 1, n),
+        }
+    )
+    df.loc[rng.random(n) < 0.05, "user"] = None
+    df.loc[rng.random(n) < 0.05, "shop"] = np.nan
+    df.loc[rng.random(n) < 0.05, "age"] = np.nan
+    return df
+
+
+def _target(df):
+    logit = (
+        (df["item"] % 3 == 0) * 2.0
+        - (df["age"].fillna(40) > 45)
+        + (df["genres"].str.contains("a") & (df["user"].fillna("0").str.len() == 1))
+    )
+    return logit.to_numpy()
+
+
+ENCODER = dict(
+    categorical=["user", "item", "shop", "flag"],
+    multi_valued=["genres"],
+    numeric=["age", "spend"],
+)
+
+
+@pytest.fixture(scope="module")
+def data():
+    train, test = _frame(1500, 0), _frame(10_000, 1)
+    test.loc[0, "user"] = "never seen"
+    test.loc[1, "genres"] = "zz|a|a"
+    test.loc[2, "item"] = 999
+    test.loc[3, "shop"] = 2.5
+    encoder = FieldEncoder(**ENCODER).fit(train)
+    return train, test, encoder
+
+
+def _labels(y, name):
+    if name.startswith("FM"):
+        return np.where(y > 1, "click", "skip")  # text labels
+    if name.startswith("DeepFM"):
+        return np.digitize(y, [0.0, 1.0, 2.0])  # four classes
+    return (y > 1).astype(int)
+
+
+def _session(graph):
+    return ort.InferenceSession(
+        graph.SerializeToString(), providers=["CPUExecutionProvider"]
+    )
+
+
+def _check(model, session, X, n_rows, feed=onnx_inputs):
+    for n in n_rows:
+        out = session.run(None, feed(model, X[:n]))
+        if hasattr(model, "classes_"):
+            np.testing.assert_array_equal(out[0], model.predict(X[:n]))
+            np.testing.assert_allclose(out[1], model.predict_proba(X[:n]), atol=TOL)
+        else:
+            np.testing.assert_allclose(out[0][:, 0], model.predict(X[:n]), atol=TOL)
+
+
+@pytest.mark.parametrize("name", ESTIMATORS)
+def test_every_estimator_answers_as_in_python(data, name):
+    train, test, encoder = data
+    y = _target(train)
+    est = getattr(sklfi, name)(max_epochs=2, random_state=0)
+    est.fit(encoder.transform(train), _labels(y, name) if "Class" in name else y)
+    graph = to_onnx(est)
+    names = [o.name for o in graph.graph.output]
+    assert names == (["label", "probabilities"] if "Class" in name else ["variable"])
+    _check(est, _session(graph), encoder.transform(test), [1, 7, 10_000])
+
+
+@pytest.mark.parametrize("name", ["FMClassifier", "FFMRegressor", "AFMClassifier",
+                                  "DeepFMRegressor", "NFMClassifier", "DLRMRegressor",
+                                  "WideDeepClassifier"])  # fmt: skip
+def test_pipeline_from_raw_columns(data, name):
+    train, test, _ = data
+    y = _target(train)
+    pipe = make_pipeline(
+        FieldEncoder(**ENCODER), getattr(sklfi, name)(max_epochs=2, random_state=0)
+    )
+    pipe.fit(train, (y > 1).astype(int) if "Class" in name else y)
+    graph = to_onnx(pipe, train)
+    assert [i.name for i in graph.graph.input] == [
+        "user", "item", "shop", "flag", "genres", "age", "spend"
+    ]  # fmt: skip
+    # unseen ids, an item twice, missing values: all in the first rows
+    _check(pipe, _session(graph), test, [1, 7, 10_000])
+
+
+def test_hasher_pipeline_from_raw_columns(data):
+    train, test, _ = data
+    train, test = (
+        train.assign(spend=np.log(train.spend)),
+        test.assign(spend=np.log(test.spend)),
+    )
+    hasher = FieldHasher(2**8, categorical=["user", "item", "shop", "flag"],
+                         multi_valued=["genres"], numeric=["spend"])  # fmt: skip
+    for est in (sklfi.FMClassifier(max_epochs=2), sklfi.DeepFMRegressor(max_epochs=2)):
+        y = _target(train)
+        pipe = make_pipeline(hasher, est).fit(
+            train, (y > 1) if is_classifier(est) else y
+        )
+        _check(pipe, _session(to_onnx(pipe, train)), test, [1, 7, 10_000])
+    with pytest.raises(ValueError, match="sample of the DataFrame"):
+        to_onnx(pipe)
+
+
+def test_the_feed_is_the_csr_matrix(data):
+    train, test, encoder = data
+    est = sklfi.FMRegressor(max_epochs=1).fit(encoder.transform(train), _target(train))
+    X = encoder.transform(test[:5]).tocsr()
+    feed = onnx_inputs(est, X)
+    assert set(feed) == {"indices", "data", "indptr"}
+    np.testing.assert_array_equal(feed["indptr"], X.indptr)
+    assert feed["indices"].dtype == np.int64 and feed["data"].dtype == np.float32
+
+
+def test_wide_deep_crosses_come_from_the_feed(data):
+    train, test, encoder = data
+    est = sklfi.WideDeepClassifier(crosses=[("user", "item")], max_epochs=2)
+    est.fit(encoder.transform(train), _target(train) > 1)
+    X = encoder.transform(test)
+    # the feed holds the crosses: columns beyond X's
+    assert onnx_inputs(est, X[:100])["indices"].max() >= X.shape[1]
+    _check(est, _session(to_onnx(est)), X, [7, 10_000])
+    pipe = make_pipeline(clone(encoder), clone(est)).fit(train, _target(train) > 1)
+    with pytest.raises(TypeError, match="crosses"):
+        to_onnx(pipe, train)
+
+
+def test_skl2onnx_converts_mixed_pipelines(data):
+    from sklearn.compose import ColumnTransformer
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    train, test, _ = data
+    y = _target(train)
+    pipe = make_pipeline(FieldEncoder(**ENCODER), sklfi.DeepFMClassifier(max_epochs=2))
+    pipe.fit(train, y > 1)
+    graph = skl2onnx.to_onnx(
+        pipe, train[:5], target_opset=20, options={"zipmap": False}
+    )
+    _check(pipe, _session(graph), test, [7, 10_000])
+
+    columns = ["user", "spend"]
+    one_hot = OneHotEncoder(handle_unknown="ignore", sparse_output=False)
+    columns_step = ColumnTransformer(
+        [("ids", one_hot, ["user"]), ("num", StandardScaler(), ["spend"])]
+    )
+    mixed = make_pipeline(columns_step, sklfi.FMRegressor(max_epochs=2))
+    clean = train[columns].fillna("none")
+    mixed.fit(clean, y)
+    graph = skl2onnx.to_onnx(mixed, clean[:5], target_opset=20)
+    other = test[columns].fillna("none")
+    out = _session(graph).run(
+        None,
+        {
+            "user": other[["user"]].to_numpy(object),
+            "spend": other[["spend"]].to_numpy(),
+        },
+    )
+    np.testing.assert_allclose(out[0][:, 0], mixed.predict(other), atol=TOL)
+
+
+def test_refusals(data):
+    train, _, encoder = data
+    X, y = encoder.transform(train), _target(train) > 1
+    bayes = sklfi.BayesianFMClassifier(n_iter=6, n_burn_in=2).fit(X, y)
+    with pytest.raises(TypeError, match="average"):
+        to_onnx(bayes)
+    with pytest.raises(TypeError, match="SGD estimators"):
+        to_onnx(encoder)
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError):
+        to_onnx(sklfi.FMClassifier())
+    three = make_pipeline(
+        clone(encoder),
+        FieldCrosser([("user", "item")]),
+        sklfi.FMClassifier(max_epochs=1),
+    )
+    three.fit(train, y)
+    with pytest.raises(TypeError, match="two steps"):
+        to_onnx(three, train)
+    pipe = make_pipeline(clone(encoder), sklfi.FMClassifier(max_epochs=1)).fit(train, y)
+    with pytest.raises(ValueError, match="missing the column 'age'"):
+        onnx_inputs(pipe, train.drop(columns="age"))
+    with pytest.raises(RuntimeError, match="opset 20"):
+        skl2onnx.to_onnx(pipe, train[:5], target_opset=18, options={"zipmap": False})
