@@ -5,6 +5,7 @@ built on skorch and PyTorch.
 """
 
 from . import estimators
+from . import io as io  # (sklfi.io; not in __all__: * would hide Python's io)
 from ._config import config_context, get_config, set_config
 from ._fields import FieldMatrix
 from .estimators import *  # noqa: F403 (the registry and the 14 estimators)

@@ -272,7 +272,8 @@ class _BaseEstimator(Training, FieldInput, BaseEstimator):
     # -- prediction ---------------------------------------------------------
     def _forward(self, X):
         """Raw model outputs (logits or scaled values), shape (n, K), numpy."""
-        check_is_fitted(self, "net_")
+        if not hasattr(self, "net_"):
+            check_is_fitted(self, "net_")
         X, _ = self._model_input(self._validate(X, reset=False))
         return self.net_.forward(X).numpy().astype(np.float64)
 

@@ -21,10 +21,10 @@ __all__ = ["SparseBatch", "one_per_field"]
 
 
 def exporting() -> bool:
-    """Whether torch is tracing a module for export (``torch.export``, as
-    the ONNX exporter does): the graph then takes the ops that export."""
+    """Whether torch is tracing a module for export (``torch.export``, the
+    ONNX exporter's front end): the graph then takes the ops that export."""
     is_exporting = getattr(torch.compiler, "is_exporting", None)
-    return torch.onnx.is_in_onnx_export() or bool(is_exporting and is_exporting())
+    return bool(is_exporting and is_exporting())
 
 
 @dataclass
@@ -200,6 +200,9 @@ def one_per_field(X: sp.csr_matrix, fields, n_fields=None) -> bool:
         return False
     if n_rows == 0:
         return True
+    if len(indices) <= 4096:  # (a few rows: the field of every non-zero)
+        found = field_index[indices].reshape(n_rows, F)
+        return bool((found == np.arange(F)).all())
     indices = np.require(indices, requirements="W")  # (as torch wants)
     lo, hi = torch.aminmax(torch.from_numpy(indices).view(n_rows, F), dim=0)
     lo, hi = lo.tolist(), hi.tolist()

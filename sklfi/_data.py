@@ -36,6 +36,8 @@ def _tensor(array: np.ndarray, device: torch.device) -> Tensor:
     """``array`` as a tensor on ``device``: on the CPU it shares the array's
     memory, read-only arrays (a memory map) included, which sklfi only
     reads."""
+    if array.flags.writeable:
+        return torch.from_numpy(array).to(device)
     with warnings.catch_warnings():  # (torch warns of read-only arrays)
         warnings.simplefilter("ignore", UserWarning)
         out = torch.from_numpy(array)
@@ -128,13 +130,13 @@ class CSRDataset(Dataset):
         if not self.resident:
             chunks = _stream(chunks, self.target)
         for counts, (idx, val, y, weight) in chunks:
-            offsets = np.r_[0, np.cumsum(counts)]
+            offsets = np.concatenate(([0], np.cumsum(counts)))
             m, total = len(counts), int(offsets[-1])
             local = _repeat(np.arange(m) % batch_size, counts, total, self.target)
             # each row's first non-zero, counted from its batch's first one
             firsts = np.repeat(offsets[:m:batch_size], batch_size)[:m]
             starts = _send(offsets[:-1] - firsts, self.target).to(idx.dtype)
-            cuts = offsets[np.r_[np.arange(0, m, batch_size), m]].tolist()
+            cuts = offsets[np.append(np.arange(0, m, batch_size), m)].tolist()
             for k, start in enumerate(range(0, m, batch_size)):
                 lo, hi = cuts[k], cuts[k + 1]
                 end = min(start + batch_size, m)

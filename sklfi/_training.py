@@ -194,7 +194,7 @@ class Training:
     def _build_net(self, X, criterion, n_outputs):
         """Build the module and a fresh, initialised skorch net for the
         validated ``X``; return the module's input."""
-        device, placement = self._placement()
+        device, _ = self._placement()
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         if self.accelerator is not None and self.accelerator.num_processes > 1:
             from accelerate.utils import broadcast_object_list
@@ -202,6 +202,29 @@ class Training:
             # one seed for all processes: the same model, and the same
             # shuffled order, which the processes share out
             seed = broadcast_object_list([seed])[0]
+        X, fields = self._model_input(X, fit=True)
+        module, (generator, on_device) = build_seeded(
+            lambda: self._build_module(fields, n_outputs), seed, device
+        )
+        self._make_net(
+            module, criterion, fields, self._batch_size(X.shape[0], device), seed
+        )
+        self._built_with = self.get_params(deep=False)
+        # the fit's random streams (CPU, and device), carried on between calls
+        self._streams = (generator.get_state(), None)
+        if torch.device(device).type != "cpu":
+            if on_device is None:  # (built on the CPU: a stream of its own)
+                on_device = torch.Generator(device).manual_seed(seed)
+            self._streams = (generator.get_state(), on_device.get_state())
+        return X
+
+    def _make_net(self, module, criterion, fields, batch_size, seed):
+        """Put in ``net_`` a fresh, initialised skorch net around ``module``
+        (built for the module input's ``fields``): the loss ``criterion`` (a
+        class), the optimizer, callbacks and placement of the parameters,
+        and early stopping's validation rows drawn with ``seed``. Shared by
+        ``fit`` and :func:`sklfi.io.load`, which gives a module it restored."""
+        _, placement = self._placement()
         train_split = None
         if self.early_stopping:
             train_split = ValidSplit(
@@ -209,11 +232,7 @@ class Training:
                 stratified=is_classifier(self),
                 random_state=seed,
             )
-        X, fields = self._model_input(X, fit=True)
         optimizer, options = self._optimizer(self._sparse(fields))
-        module, (generator, on_device) = build_seeded(
-            lambda: self._build_module(fields, n_outputs), seed, device
-        )
         # (skorch's fit is initialize then partial_fit; the dataset needs the
         # initialized module's fields)
         if isinstance(getattr(self, "net_", None), AcceleratedNet):
@@ -228,7 +247,7 @@ class Training:
             optimizer__param_groups=self._param_groups(),
             **{f"optimizer__{k}": v for k, v in options.items()},
             max_epochs=self.max_epochs,
-            batch_size=self._batch_size(X.shape[0], device),
+            batch_size=batch_size,
             iterator_train=BatchIterator,
             iterator_valid=BatchIterator,
             iterator_train__shuffle=True,
@@ -237,14 +256,6 @@ class Training:
             verbose=self.verbose,
             **placement,
         ).initialize()
-        self._built_with = self.get_params(deep=False)
-        # the fit's random streams (CPU, and device), carried on between calls
-        self._streams = (generator.get_state(), None)
-        if torch.device(device).type != "cpu":
-            if on_device is None:  # (built on the CPU: a stream of its own)
-                on_device = torch.Generator(device).manual_seed(seed)
-            self._streams = (generator.get_state(), on_device.get_state())
-        return X
 
     def _train(self, X, y, sample_weight, epochs=None):
         """Train the net on the module's input ``X`` for ``epochs`` epochs

@@ -9,6 +9,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from .._fields import FieldMatrix, hstack_fields, mixed_kinds
+from ._rows import FEW_ROWS, Layout, encode_rows
 
 __all__ = ["FieldEncoder"]
 
@@ -204,6 +205,7 @@ class FieldEncoder(TransformerMixin, BaseEstimator):
                         f"convert it to one type, e.g. X[{col!r}].astype(str)."
                     )
                 self.categories_[name] = _categories(values)
+        self._layout = None  # (made by the first transform of a few rows)
         return self
 
     # -- transform --------------------------------------------------------------
@@ -248,6 +250,12 @@ class FieldEncoder(TransformerMixin, BaseEstimator):
         if missing:
             raise ValueError(f"X is missing the columns {missing} seen in fit.")
         n = X.shape[0]
+        if n <= FEW_ROWS:
+            if getattr(self, "_layout", None) is None:
+                self._layout = Layout(self)
+            encoded = encode_rows(self, self._layout, X)
+            if encoded is not None:
+                return encoded
         blocks = []
         for col, name, kind in zip(self._columns, self.field_names_, self.field_kinds_):
             if kind == "numeric":

@@ -1,0 +1,129 @@
+"""The quick paths of a served request give what the general ones give:
+a few rows predicted alone as inside a large batch, bit for bit; a few rows
+encoded by FieldEncoder as the general path encodes them; bad input still
+refused."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+
+import sklfi
+from sklfi._fields import FieldMatrix, Fields
+from sklfi.preprocessing import FieldEncoder, _encoder
+from sklfi.preprocessing._rows import Layout, encode_rows
+
+KINDS = dict(
+    categorical=["user", "item", "shop", "flag"],
+    multi_valued=["tags"],
+    numeric=["price"],
+)
+MODELS = ["FM", "FFM", "AFM", "WideDeep", "DeepFM", "NFM", "DLRM"]
+
+
+def _frame(n, seed):
+    rng = np.random.default_rng(seed)
+    df = pd.DataFrame(
+        {
+            "user": rng.integers(0, 30, n).astype(str),
+            "item": rng.integers(0, 20, n),
+            "shop": rng.integers(0, 5, n).astype(float),
+            "flag": rng.random(n) < 0.4,
+            "tags": [
+                "|".join(rng.choice(list("abcde"), rng.integers(0, 4)))
+                for _ in range(n)
+            ],  # fmt: skip
+            "price": rng.lognormal(3, 1, n),
+        }
+    )
+    df.loc[rng.random(n) < 0.1, "user"] = None
+    df.loc[rng.random(n) < 0.1, "shop"] = np.nan
+    df.loc[rng.random(n) < 0.1, "price"] = np.nan
+    return df
+
+
+@pytest.fixture(scope="module")
+def encoded():
+    df = _frame(600, 0)
+    X = FieldEncoder(**KINDS).fit_transform(df)
+    y = (df["item"] % 3 == 0).to_numpy() ^ df["flag"].to_numpy()
+    return X, y
+
+
+@pytest.mark.parametrize("name", MODELS)
+@pytest.mark.parametrize("batch_size", [100, 1024])
+def test_a_row_alone_predicts_as_in_a_batch(encoded, name, batch_size):
+    X, y = encoded
+    for kind, target in (("Classifier", y), ("Regressor", y * 2.0 + 1)):
+        est = getattr(sklfi, name + kind)(
+            max_epochs=1, batch_size=batch_size, random_state=0
+        ).fit(X, target)
+        raw = est.decision_function if kind == "Classifier" else est.predict
+        full = raw(X)
+        for lo, hi in [(0, 1), (5, 6), (7, 24), (99, 140), (599, 600), (33, 580)]:
+            np.testing.assert_array_equal(raw(X[lo:hi]), full[lo:hi])
+
+
+def _general(encoder, df, monkeypatch):
+    with monkeypatch.context() as m:
+        m.setattr(_encoder, "FEW_ROWS", -1)
+        return encoder.transform(df)
+
+
+def _same(a, b):
+    a, b = a.tocsr(), b.tocsr()
+    assert a.shape == b.shape and a.dtype == b.dtype
+    np.testing.assert_array_equal(a.indptr, b.indptr)
+    np.testing.assert_array_equal(a.indices, b.indices)
+    np.testing.assert_array_equal(a.data, b.data)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_few_rows_encode_as_the_general_path(monkeypatch, seed):
+    train, test = _frame(300, seed), _frame(20, seed + 10)
+    test.loc[0, "user"] = "never seen"
+    test.loc[1, "tags"] = "a|a||zz"
+    test.loc[2, "item"] = 999
+    test.loc[3, "shop"] = 1.5
+    test["tags"] = test["tags"].astype(object)
+    test.loc[4, "tags"] = ["b", "c", "b"]  # a list, an item twice
+    test.loc[5, "tags"] = None
+    encoder = FieldEncoder(**KINDS).fit(train)
+    for rows in (slice(0, 1), slice(0, 7), slice(3, 20)):
+        assert encode_rows(encoder, Layout(encoder), test[rows]) is not None
+        few = encoder.transform(test[rows])
+        general = _general(encoder, test[rows], monkeypatch)
+        _same(few, general)
+        assert few.field_names == general.field_names
+        np.testing.assert_array_equal(few.fields, general.fields)
+        np.testing.assert_array_equal(few.feature_names, general.feature_names)
+
+
+def test_few_rows_odd_input_takes_the_general_path(monkeypatch):
+    train = _frame(200, 0)
+    encoder = FieldEncoder(**KINDS, handle_unknown="error").fit(train)
+    bad = train[:1].assign(user="never seen")
+    with pytest.raises(ValueError, match="unseen in fit"):
+        encoder.transform(bad)
+    odd = train[:2].assign(price=["1.5", "2"])  # numbers as text
+    _same(encoder.transform(odd), _general(encoder, odd, monkeypatch))
+    with pytest.raises(ValueError, match="non-numbers"):
+        encoder.transform(train[:1].assign(price="cheap"))
+    with pytest.raises(ValueError, match="missing the columns"):
+        encoder.transform(train[:1].drop(columns="item"))
+
+
+def test_quick_validation_still_refuses_bad_input(encoded):
+    X, y = encoded
+    est = sklfi.FMClassifier(max_epochs=1).fit(X, y)
+    csr = X.tocsr()[:2].astype(np.float32)
+    bad = csr.copy()
+    bad.data[0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        est.predict(bad)
+    with pytest.raises(ValueError, match="features"):
+        est.predict(sp.hstack([csr, csr], format="csr"))
+    renamed = Fields(X.fields, ("who",) + X.field_names[1:], X.field_kinds)
+    with pytest.raises(ValueError, match="fields differ"):
+        est.predict(FieldMatrix._from_parts(X.tocsr()[:2], renamed))
+    np.testing.assert_array_equal(est.predict(csr), est.predict(X[:2]))
