@@ -83,18 +83,22 @@ class CSRDataset(Dataset):
         the next field's.
     device : str or torch.device, default="cpu"
         The model's device.
+    fields_in_order : bool, default=None
+        Whether each field's columns precede the next field's, if known
+        (the model knows it once for all its datasets; a check of every
+        column otherwise).
     """
 
     def __init__(
-        self, X, y=None, sample_weight=None, fields=None, n_fields=None, device="cpu"
-    ):
+        self, X, y=None, sample_weight=None, fields=None, n_fields=None,
+        device="cpu", fields_in_order=None,
+    ):  # fmt: skip
         self.one_per_field = fields is not None and one_per_field(X, fields, n_fields)
         # (sorted rows, and each field's columns before the next field's)
-        self.field_sorted = (
-            fields is not None
-            and X.has_sorted_indices
-            and bool(np.all(np.diff(np.asarray(fields)) >= 0))
-        )
+        if fields is not None and fields_in_order is None:
+            fields_in_order = bool(np.all(np.diff(np.asarray(fields)) >= 0))
+        self.field_sorted = bool(fields is not None and X.has_sorted_indices
+                                 and fields_in_order)  # fmt: skip
         self.n_rows = X.shape[0]
         self.indptr = np.asarray(X.indptr, dtype=np.int64)  # (the bookkeeping's)
         ones = bool(np.all(X.data == 1))  # (one-hot: no values, no products)
@@ -126,6 +130,9 @@ class CSRDataset(Dataset):
         Data kept on the host reaches the model's device a chunk at a time
         (:func:`_stream`).
         """
+        if rows is None and self.n_rows <= batch_size and self.device.type == "cpu":
+            yield self._whole(), self.y  # (a small request: one batch, directly)
+            return
         chunks = self._chunks(rows, batch_size * chunk)
         if not self.resident:
             chunks = _stream(chunks, self.target)
@@ -146,6 +153,18 @@ class CSRDataset(Dataset):
                     sample_weight=None if weight is None else weight[start:end],
                 )  # fmt: skip
                 yield batch, (None if y is None else y[start:end])
+
+    def _whole(self) -> SparseBatch:
+        """Every row, in order, as one batch on the CPU: the batch the
+        general path cuts, made with a few numpy calls rather than its
+        bookkeeping of chunks."""
+        counts = np.diff(self.indptr)
+        row = torch.from_numpy(np.repeat(np.arange(self.n_rows), counts))
+        starts = torch.from_numpy(self.indptr[:-1]).to(self.indices.dtype)
+        return SparseBatch(
+            self.indices, self.data, row, starts, self.one_per_field,
+            self.field_sorted, sample_weight=self.sample_weight,
+        )  # fmt: skip
 
     def _chunks(self, rows, size):
         """Yield, for every ``size`` rows of ``rows`` (``None``: every row
