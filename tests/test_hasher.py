@@ -8,12 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
+from sklearn.exceptions import NotFittedError
 from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import make_pipeline
 
 from sklfi import FFMClassifier
 from sklfi.datasets import make_planted_interaction
-from sklfi.preprocessing import FieldHasher
+from sklfi.preprocessing import FieldEncoder, FieldHasher
 
 KINDS = dict(categorical=["user", "site"], multi_valued=["tags"], numeric=["price"])
 
@@ -31,7 +32,7 @@ def df():
 
 
 def test_each_kind(df):
-    X = FieldHasher(n_features=2**8, **KINDS).transform(df)
+    X = FieldHasher(n_features=2**8, **KINDS).fit(df).transform(df)
     assert X.shape == (5, 3 * 2**8 + 1)
     assert X.field_names == ("user", "site", "tags", "price")
     assert X.field_kinds == ("categorical", "categorical", "multi_valued", "numeric")
@@ -43,11 +44,15 @@ def test_each_kind(df):
     assert np.array_equal(site[0], site[2]) and site[4].sum() == 1  # "" is a value
     assert tags.sum(1).tolist() == [2, 0, 0, 2, 2]
     assert tags[4].max() == 2  # an item twice in a row counts twice
-    np.testing.assert_array_equal(price, [1.5, 0.0, -2.0, 0.0, 3.0])
+    # standardised as FieldEncoder standardises it, a missing value 0
+    encoded = FieldEncoder(numeric=["price"]).fit_transform(df).tocsr().toarray()
+    np.testing.assert_array_equal(price, encoded[:, 0])
+    mean, std = np.nanmean(df.price), np.nanstd(df.price)
+    np.testing.assert_allclose(price, np.nan_to_num((df.price - mean) / std))
 
 
 def test_chunks_are_encoded_as_the_whole(df):
-    hasher = FieldHasher(n_features=2**8, **KINDS)
+    hasher = FieldHasher(n_features=2**8, **KINDS).fit(df)
     whole = hasher.transform(df)
     parts = [hasher.transform(df.iloc[:2]), hasher.transform(df.iloc[2:])]
     assert (whole.tocsr() != sp.vstack([p.tocsr() for p in parts])).nnz == 0
@@ -64,7 +69,7 @@ def test_the_same_columns_in_another_process(df):
     code = (
         "import pickle, sys, pandas as pd; from sklfi.preprocessing import "
         "FieldHasher; df = pickle.loads(sys.stdin.buffer.read()); "
-        f"X = FieldHasher(n_features=2**20, **{KINDS!r}).transform(df); "
+        f"X = FieldHasher(n_features=2**20, **{KINDS!r}).fit(df).transform(df); "
         "sys.stdout.buffer.write(pickle.dumps(X.tocsr()))"
     )
     out = subprocess.run(
@@ -72,7 +77,7 @@ def test_the_same_columns_in_another_process(df):
         check=True,
     )  # fmt: skip
     theirs = pickle.loads(out.stdout)
-    ours = FieldHasher(n_features=2**20, **KINDS).transform(df).tocsr()
+    ours = FieldHasher(n_features=2**20, **KINDS).fit(df).transform(df).tocsr()
     assert (ours != theirs).nnz == 0
 
 
@@ -139,5 +144,91 @@ def test_columns_named_alike_as_text_are_refused():
             hasher.fit(df)
         with pytest.raises(ValueError, match=message):
             hasher.transform(df)
-    X = FieldHasher().transform(df.rename(columns={"0": "zero"}))
+    X = FieldHasher().fit_transform(df.rename(columns={"0": "zero"}))
     assert X.field_names == ("0", "zero", "price")
+
+
+def test_numeric_columns_need_statistics(df):
+    hasher = FieldHasher(n_features=2**8, **KINDS)
+    with pytest.raises(
+        NotFittedError, match="no statistics for the numeric column 'price'"
+    ):
+        hasher.transform(df)
+    # without numeric columns, nothing to learn
+    X = FieldHasher(n_features=2**8, categorical=["user", "site"]).transform(df)
+    assert X.shape == (5, 2**9)
+    # a numeric column the statistics did not see
+    inferred = FieldHasher(n_features=2**8).fit(df.drop(columns="price"))
+    with pytest.raises(NotFittedError, match="column 'price': call partial_fit"):
+        inferred.transform(df)
+
+
+def test_partial_fit_learns_the_statistics_of_all_the_chunks():
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"a": rng.normal(1e4, 3e3, 1000), "b": rng.exponential(2, 1000)})
+    df.loc[rng.random(1000) < 0.2, "a"] = np.nan
+    whole = FieldHasher(numeric=["a", "b"]).fit(df)
+    running = FieldHasher(numeric=["a", "b"])
+    for lo in range(0, 1000, 150):
+        running.partial_fit(df.iloc[lo : lo + 150])
+    for name in ("a", "b"):
+        assert running.mean_[name] == pytest.approx(whole.mean_[name], rel=1e-12)
+        assert running.scale_[name] == pytest.approx(whole.scale_[name], rel=1e-10)
+    assert running.n_samples_seen_ == {"a": df.a.notna().sum(), "b": 1000}
+    # fit starts afresh; partial_fit after fit goes on from it
+    again = FieldHasher(numeric=["a", "b"]).fit(df.iloc[:10]).fit(df)
+    assert again.mean_ == whole.mean_ and again.n_samples_seen_ == whole.n_samples_seen_
+
+
+def _subscriptions(n, seed):
+    """A table like a subscription service's: text categories, 0/1 flags,
+    tenure in months and charges in the thousands, with missing values."""
+    rng = np.random.default_rng(seed)
+    plan = rng.choice(["basic", "plus", "pro"], n)
+    tenure = rng.integers(0, 72, n).astype(float)
+    monthly = rng.normal(70, 30, n).clip(15)
+    total = tenure * monthly + rng.normal(0, 50, n)
+    logit = (
+        1.5 * (plan == "basic") - 0.04 * tenure + 0.02 * (monthly - 70)
+        + 0.8 * (rng.random(n) < 0.3)
+    )  # fmt: skip
+    df = pd.DataFrame(
+        {
+            "plan": plan,
+            "region": rng.choice(list("abcdefgh"), n),
+            "paperless": rng.integers(0, 2, n).astype(str),
+            "tenure": tenure,
+            "monthly": monthly,
+            "total": total,
+        }  # fmt: skip
+    )
+    df.loc[rng.random(n) < 0.05, "total"] = np.nan
+    y = rng.random(n) < 1 / (1 + np.exp(-logit))
+    return df, y
+
+
+@pytest.mark.parametrize("model", ["FMClassifier", "DeepFMClassifier"])
+def test_streaming_keeps_the_accuracy_of_the_in_memory_fit(model):
+    import sklfi
+
+    df, y = _subscriptions(6000, 0)
+    test, y_test = _subscriptions(3000, 1)
+    kinds = dict(categorical=["plan", "region", "paperless"],
+                 numeric=["tenure", "monthly", "total"])  # fmt: skip
+    memory = make_pipeline(
+        FieldEncoder(**kinds), getattr(sklfi, model)(max_epochs=10, random_state=0)
+    ).fit(df, y)
+    auc_memory = roc_auc_score(y_test, memory.predict_proba(test)[:, 1])
+    # two passes: the statistics, then training on hashed chunks
+    hasher = FieldHasher(n_features=2**10, **kinds)
+    chunks = [
+        (df.iloc[lo : lo + 1000], y[lo : lo + 1000]) for lo in range(0, 6000, 1000)
+    ]
+    for chunk, _ in chunks:
+        hasher.partial_fit(chunk)
+    est = getattr(sklfi, model)(random_state=0)
+    for _ in range(10):
+        for chunk, target in chunks:
+            est.partial_fit(hasher.transform(chunk), target, classes=[False, True])
+    auc_stream = roc_auc_score(y_test, est.predict_proba(hasher.transform(test))[:, 1])
+    assert auc_stream >= auc_memory - 0.01

@@ -286,7 +286,7 @@ def _width(transformer, name, kind):
 def _scaling(transformer, name):
     if isinstance(transformer, FieldEncoder):
         return transformer.mean_[name], transformer.scale_[name]
-    return 0.0, 1.0  # (a FieldHasher passes numbers through)
+    return transformer._scaling(name)  # (or its error: no statistics yet)
 
 
 def _sep(transformer):

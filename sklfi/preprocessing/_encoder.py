@@ -259,16 +259,9 @@ class FieldEncoder(TransformerMixin, BaseEstimator):
         blocks = []
         for col, name, kind in zip(self._columns, self.field_names_, self.field_kinds_):
             if kind == "numeric":
-                raw, mean, scale = (
-                    _numeric(X[col], name),
-                    self.mean_[name],
-                    self.scale_[name],
+                values = standardised(
+                    _numeric(X[col], name), self.mean_[name], self.scale_[name]
                 )
-                with np.errstate(over="ignore"):
-                    values = (raw - mean) / scale
-                if np.isinf(values).any():  # (near 1e308 the difference overflows)
-                    values = raw / scale - mean / scale
-                values = np.nan_to_num(values, nan=0.0)
                 mat = sp.csr_matrix(values.reshape(-1, 1))
                 blocks.append((mat, name, kind, [name]))
                 continue
@@ -318,6 +311,15 @@ def _infer_kind(s: pd.Series) -> str:
     if pd.api.types.is_numeric_dtype(s):
         return "numeric"
     return "multi_valued" if _has_lists(s) else "categorical"
+
+
+def standardised(raw: np.ndarray, mean: float, scale: float) -> np.ndarray:
+    """``(raw - mean) / scale``, missing values 0 (the mean)."""
+    with np.errstate(over="ignore"):
+        values = (raw - mean) / scale
+    if np.isinf(values).any():  # (near 1e308 the difference overflows)
+        values = raw / scale - mean / scale
+    return np.nan_to_num(values, nan=0.0)
 
 
 def _standardise(values: np.ndarray) -> tuple:
