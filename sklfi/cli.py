@@ -8,9 +8,9 @@ import platform
 import sys
 from pathlib import Path
 
-import pandas as pd
 import torch
 
+from ._compare_report import format_table
 from .compare import TASKS, compare_models, plot_results
 from .estimators import MODELS
 
@@ -80,6 +80,12 @@ def build_parser() -> argparse.ArgumentParser:
         "user watched before included (default: excluded, the standard "
         "protocol)",
     )
+    cmp.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="print every model's epoch table (default: one line per model)",
+    )
     cmp.add_argument("--random-state", type=int, default=0)
     cmp.add_argument(
         "--threads",
@@ -140,19 +146,16 @@ def main(argv=None) -> int:
             exclude_seen=not args.keep_seen,
             data_home=args.data_home,
             random_state=args.random_state,
+            verbose=2 if args.verbose else 1,
         )
     except (ValueError, OSError) as exc:
         print(f"sklfi compare: error: {exc}", file=sys.stderr)
         return 2
     stem = args.out / f"results_{args.task.replace('-', '_')}"
     results.to_csv(stem.with_suffix(".csv"), index=False)
-    with pd.option_context(
-        "display.width", 120, "display.float_format", "{:.4f}".format
-    ):
-        print()
-        shown = [c for c in results if not c.endswith(("_low", "_high"))]
-        print(results[shown].to_string(index=False))
-    if len(shown) < results.shape[1]:
+    print()
+    print(format_table(results))  # DataFrame.to_string: never wrapped
+    if any(c.endswith("_low") for c in results):
         print("\n95% bootstrap intervals over the test users: the CSV's *_low "
               "and *_high columns")  # fmt: skip
     print(
