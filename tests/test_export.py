@@ -166,6 +166,11 @@ def test_wide_deep_crosses_come_from_the_feed(data):
         to_onnx(pipe, train)
 
 
+def _skl2onnx_feed(model, X):
+    feed = onnx_inputs(model, X)
+    return {**feed, "flag": feed["flag"].astype(bool)}
+
+
 def test_skl2onnx_converts_mixed_pipelines(data):
     from sklearn.compose import ColumnTransformer
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
@@ -177,7 +182,8 @@ def test_skl2onnx_converts_mixed_pipelines(data):
     graph = skl2onnx.to_onnx(
         pipe, train[:5], target_opset=20, options={"zipmap": False}
     )
-    _check(pipe, _session(graph), test, [7, 10_000])
+    # (skl2onnx reads a bool column as bool, where sklfi's graph reads int64)
+    _check(pipe, _session(graph), test, [7, 10_000], feed=_skl2onnx_feed)
 
     columns = ["user", "spend"]
     one_hot = OneHotEncoder(handle_unknown="ignore", sparse_output=False)
@@ -224,3 +230,83 @@ def test_refusals(data):
         onnx_inputs(pipe, train.drop(columns="age"))
     with pytest.raises(RuntimeError, match="opset 20"):
         skl2onnx.to_onnx(pipe, train[:5], target_opset=18, options={"zipmap": False})
+
+
+def _same_through_onnx(pipe, X, atol=TOL):
+    session = _session(to_onnx(pipe, X))
+    out = session.run(None, onnx_inputs(pipe, X))
+    np.testing.assert_allclose(out[1], pipe.predict_proba(X), atol=atol)
+
+
+def test_odd_values_are_fed_as_transform_encodes_them():
+    rng = np.random.default_rng(0)
+    n = 300
+    train = pd.DataFrame(
+        {
+            "item": rng.integers(0, 5, n),
+            "flag": rng.random(n) < 0.5,
+            "tags": rng.choice(["a|b", "b", "c|a", ""], n).astype(object),
+            "never": [None] * n,  # no value in fit: no category
+            "price": rng.normal(size=n),
+        }
+    )
+    y = (train["item"] % 2 == 0) ^ train["flag"]
+    kinds = dict(categorical=["item", "flag", "never"], multi_valued=["tags"],
+                 numeric=["price"])  # fmt: skip
+    pipe = make_pipeline(FieldEncoder(**kinds), sklfi.FMClassifier(max_epochs=2))
+    pipe.fit(train, y)
+    odd = train[:6].astype(object).copy()
+    odd["item"] = [1.5, "1", 2.0, None, 3, True]  # a fraction, text, a whole float
+    odd["flag"] = ["True", False, None, True, 1, np.nan]
+    odd["tags"] = [["a", None], ["a|b"], pd.NA, "b|b", ["c", "c"], None]
+    odd["never"] = ["x", None, 1, "y", None, None]
+    odd["price"] = odd["price"].astype(float)
+    _same_through_onnx(pipe, odd)
+    with pytest.raises(ValueError, match="infinity"):
+        onnx_inputs(pipe, odd.assign(price=np.inf))
+    # columns named as the graph's own arrays, or as its outputs
+    kinds_data = {**kinds, "categorical": ["data", "flag", "never"]}
+    renamed = make_pipeline(
+        FieldEncoder(**kinds_data), sklfi.FMClassifier(max_epochs=1)
+    )
+    renamed.fit(train.rename(columns={"item": "data"}), y)
+    _same_through_onnx(renamed, train.rename(columns={"item": "data"}))
+    kinds_label = {**kinds, "categorical": ["label", "flag", "never"]}
+    clash = make_pipeline(FieldEncoder(**kinds_label), sklfi.FMClassifier(max_epochs=1))
+    clash.fit(train.rename(columns={"item": "label"}), y)
+    with pytest.raises(ValueError, match="an output of the graph"):
+        to_onnx(clash, train.rename(columns={"item": "label"}))
+
+
+def test_hasher_values_and_inferred_kinds():
+    rng = np.random.default_rng(1)
+    n = 300
+    train = pd.DataFrame(
+        {
+            "site": rng.choice(["a", "b", "", "c"], n).astype(object),
+            "tags": [list(rng.choice(["x", "y", "z"], 2)) for _ in range(n)],
+            "age": rng.normal(40, 10, n),
+        }
+    )
+    y = (train["site"] == "") ^ (train["age"] > 40)
+    pipe = make_pipeline(FieldHasher(2**6), sklfi.FMClassifier(max_epochs=2))
+    pipe.fit(train, y)  # kinds inferred: text, lists, numbers
+    test = train[:5].copy()
+    test.loc[0, "site"] = None  # missing, where "" is a value
+    test.at[1, "tags"] = ["x", None, np.nan]
+    _same_through_onnx(pipe, test)
+    with pytest.raises(ValueError, match="fitted on"):
+        to_onnx(pipe, train[["age", "site", "tags"]])
+    with pytest.raises(ValueError, match="separator"):
+        onnx_inputs(pipe, test.assign(tags=[["x|y"]] * 5))
+
+
+def test_float_labels_through_skl2onnx(data):
+    train, test, _ = data
+    pipe = make_pipeline(FieldEncoder(**ENCODER), sklfi.FMClassifier(max_epochs=1))
+    pipe.fit(train, (_target(train) > 1).astype(float))
+    graph = skl2onnx.to_onnx(
+        pipe, train[:5], target_opset=20, options={"zipmap": False}
+    )
+    label, _ = _session(graph).run(None, _skl2onnx_feed(pipe, test))
+    np.testing.assert_array_equal(label, pipe.predict(test))

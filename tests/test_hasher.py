@@ -175,6 +175,12 @@ def test_partial_fit_learns_the_statistics_of_all_the_chunks():
         assert running.mean_[name] == pytest.approx(whole.mean_[name], rel=1e-12)
         assert running.scale_[name] == pytest.approx(whole.scale_[name], rel=1e-10)
     assert running.n_samples_seen_ == {"a": df.a.notna().sum(), "b": 1000}
+    # a chunk with no value of a column leaves its statistics as they were
+    gappy = FieldHasher(numeric=["a"])
+    for chunk in ([1.0, 5.0], [np.nan, np.nan], [3.0, 9.0]):
+        gappy.partial_fit(pd.DataFrame({"a": chunk}))
+    assert gappy.mean_["a"] == 4.5
+    assert gappy.scale_["a"] == pytest.approx(np.std([1, 5, 3, 9]), rel=1e-12)
     # fit starts afresh; partial_fit after fit goes on from it
     again = FieldHasher(numeric=["a", "b"]).fit(df.iloc[:10]).fit(df)
     assert again.mean_ == whole.mean_ and again.n_samples_seen_ == whole.n_samples_seen_

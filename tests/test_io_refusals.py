@@ -188,3 +188,29 @@ def test_what_the_format_does_not_hold_is_refused(obj, message, tmp_path):
 def test_load_asks_for_a_torch_device(saved):
     with pytest.raises(ValueError, match="not a torch device"):
         sklfi.io.load(saved, device="gpu0")
+
+
+def test_a_text_width_beyond_the_items_is_refused(saved):
+    def widen(node):
+        if isinstance(node, dict):
+            if node.get("$type") == "strings":
+                node["dtype"] = "<U20000000"  # 80 MB an item, from a few bytes
+            for value in node.values():
+                widen(value)
+        elif isinstance(node, list):
+            for value in node:
+                widen(value)
+
+    tamper(saved, widen)
+    with pytest.raises(ValueError, match="malformed text array"):
+        sklfi.io.load(saved)
+
+
+def test_a_file_replaced_while_read_is_refused(saved, tmp_path, monkeypatch):
+    first = sklfi.io._read_header(saved)
+    df = frame(30)
+    other = make_pipeline(FieldEncoder(), FMClassifier(max_epochs=2, random_state=1))
+    sklfi.io.save(other.fit(df, [1, 0, 1] * 10), saved)  # (saved over it)
+    monkeypatch.setattr(sklfi.io, "_read_header", lambda path: first)
+    with pytest.raises(ValueError, match="changed while it was being read"):
+        sklfi.io.load(saved)

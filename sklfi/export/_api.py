@@ -6,7 +6,7 @@ import onnx
 import onnx.compose
 from sklearn.pipeline import Pipeline
 
-from ._columns import column_feed, columns_graph
+from ._columns import CSR_OUTPUTS, _columns, column_feed, columns_graph
 from ._model import CSR_INPUTS, csr_feed, model_graph
 
 
@@ -96,7 +96,8 @@ def onnx_inputs(model, X) -> dict:
         ``session.run(None, onnx_inputs(model, X))`` predicts ``X``.
     """
     if isinstance(model, Pipeline):
-        transformer, _ = _parts(model)
+        transformer, estimator = _parts(model)
+        _check_fields(transformer, estimator, X)
         return column_feed(transformer, X)
     return csr_feed(model, X)
 
@@ -112,11 +113,32 @@ def _parts(pipeline: Pipeline):
     return steps
 
 
+def _check_fields(transformer, estimator, X) -> None:
+    """A ``ValueError`` unless the fields ``X``'s columns give are those the
+    estimator was fitted on (a FieldHasher finds its columns, and their
+    order and kinds, in each DataFrame)."""
+    fields = [(name, kind) for _, name, kind in _columns(transformer, X)]
+    fitted = list(zip(estimator.field_names_, estimator.field_kinds_))
+    if fields != fitted:
+        raise ValueError(
+            f"X's columns give the fields {fields}, but the model was fitted on "
+            f"{fitted}: give the columns in the order, and with the kinds, of fit."
+        )
+
+
 def _pipeline_graph(pipeline: Pipeline, X) -> onnx.ModelProto:
     transformer, estimator = _parts(pipeline)
-    columns = columns_graph(transformer, X)
     if X is not None:
+        _check_fields(transformer, estimator, X)
         column_feed(transformer, X)  # (every column there, each readable)
+    columns = columns_graph(transformer, X)
+    outputs = {"label", "probabilities", "variable"}
+    taken = {i.name for i in columns.graph.input} & outputs
+    if taken:
+        raise ValueError(
+            f"a column is named {sorted(taken)[0]!r}, the name of an output of "
+            "the graph (as scikit-learn's converters name them): rename it."
+        )
     if getattr(estimator, "crosser_", None) is not None:
         raise TypeError(
             "a Wide & Deep with crosses is exported alone (to_onnx(estimator)), "
@@ -127,6 +149,5 @@ def _pipeline_graph(pipeline: Pipeline, X) -> onnx.ModelProto:
         model_graph(estimator), "model/", rename_outputs=False
     )
     columns.ir_version = model.ir_version
-    return onnx.compose.merge_models(
-        columns, model, io_map=[(name, "model/" + name) for name in CSR_INPUTS]
-    )
+    io_map = [(a, "model/" + b) for a, b in zip(CSR_OUTPUTS, CSR_INPUTS)]
+    return onnx.compose.merge_models(columns, model, io_map=io_map)

@@ -23,9 +23,20 @@ from onnx import TensorProto, helper, numpy_helper
 from sklearn.utils import murmurhash3_32
 
 from ..preprocessing import FieldEncoder, FieldHasher
-from ..preprocessing._encoder import as_frame
+from ..preprocessing._encoder import _numeric, as_frame
 from ..preprocessing._hasher import _token, _utf8
 from ._model import CSR_INPUTS, OPSET
+
+#: The graph's own names of the CSR arrays it hands the model (a column
+#: may be named "data").
+CSR_OUTPUTS = tuple(f"sklfi/{name}" for name in CSR_INPUTS)
+
+#: What a FieldHasher's graph reads as a missing value of a categorical
+#: column (an empty string is a value it hashes).
+MISSING_TEXT = "\x00"
+
+#: A FieldEncoder's integer input that matches no category.
+MISSING_ID = -(2**62)
 
 #: Domains of the operators beyond ONNX's own, and their versions.
 ML, MS = ("ai.onnx.ml", 3), ("com.microsoft", 1)
@@ -40,7 +51,7 @@ class _Graph:
 
     def name(self, stem):
         self._n += 1
-        return f"{stem}_{self._n}"
+        return f"sklfi/{stem}_{self._n}"  # (apart from any column's name)
 
     def const(self, value, dtype=None):
         name = self.name("const")
@@ -58,7 +69,7 @@ class _Graph:
 
     def model(self, outputs) -> onnx.ModelProto:
         nodes = [*self.nodes]
-        for want, (have, _) in zip(CSR_INPUTS, outputs):
+        for want, (have, _) in zip(CSR_OUTPUTS, outputs):
             nodes.append(helper.make_node("Identity", [have], [want]))
         graph = helper.make_graph(
             nodes,
@@ -67,7 +78,7 @@ class _Graph:
             [
                 helper.make_tensor_value_info(n, e, [d])
                 for n, (_, e), d in zip(
-                    CSR_INPUTS, outputs, ("nnz", "nnz", "rows_plus_one")
+                    CSR_OUTPUTS, outputs, ("nnz", "nnz", "rows_plus_one")
                 )
             ],
             self.constants,
@@ -83,9 +94,7 @@ def _input_kind(transformer, name, kind):
         return TensorProto.DOUBLE
     if isinstance(transformer, FieldEncoder) and kind == "categorical":
         cats = transformer.categories_[name]
-        if pd.api.types.is_bool_dtype(cats):
-            return TensorProto.BOOL
-        if pd.api.types.is_integer_dtype(cats):
+        if pd.api.types.is_bool_dtype(cats) or pd.api.types.is_integer_dtype(cats):
             return TensorProto.INT64
         if pd.api.types.is_float_dtype(cats):
             return TensorProto.DOUBLE
@@ -135,7 +144,8 @@ def columns_graph(transformer, X=None) -> onnx.ModelProto:
             flat = g.op("Reshape", name, g.const([-1], np.int64))
             items = g.op("StringSplit", flat, delimiter=_sep(transformer), n_outputs=2)
         if isinstance(transformer, FieldHasher):
-            present = g.op("Not", g.op("Equal", items, g.const([""], object)))
+            missing = "" if kind == "multi_valued" else MISSING_TEXT
+            present = g.op("Not", g.op("Equal", items, g.const([missing], object)))
             seed = murmurhash3_32(_utf8(name), 0, positive=True)
             code = g.op(
                 "Cast",
@@ -216,13 +226,14 @@ def _lookup(g, encoder, items, name, kind, elem):
     """A FieldEncoder's code of every value (-1 when unseen or missing), by
     ONNX-ML's ``LabelEncoder`` (keys of text, integers or float32)."""
     cats = encoder.categories_[name]
+    if len(cats) == 0:  # (a column with no value in fit: never a column)
+        return g.op("Expand", g.const(-1, np.int64), g.op("Shape", items))
     whole = None
     if elem == TensorProto.STRING:
         sep = encoder.sep if kind == "multi_valued" else None
         keys = {"keys_strings": _text_keys(cats, name, sep)}
-    elif elem in (TensorProto.INT64, TensorProto.BOOL):
+    elif elem == TensorProto.INT64:
         keys = {"keys_int64s": np.asarray(cats, dtype=np.int64).tolist()}
-        items = g.op("Cast", items, to=TensorProto.INT64)
     else:
         cats = np.asarray(cats, dtype=np.float64)
         if np.all(cats == np.floor(cats)) and np.all(np.abs(cats) < 2**53):
@@ -268,7 +279,7 @@ def _columns(transformer, X=None):
                 "a FieldHasher keeps no columns of its own: give a sample of the "
                 "DataFrame, to_onnx(pipeline, X)."
             )
-        return [(c, str(c), k) for c, k in transformer._columns(as_frame(X)[:0])]
+        return [(c, str(c), k) for c, k in transformer._columns(as_frame(X))]
     raise TypeError(
         "a pipeline exported from raw columns starts with a FieldEncoder or a "
         f"FieldHasher; got {type(transformer).__name__}."
@@ -294,42 +305,75 @@ def _sep(transformer):
 
 
 def column_feed(transformer, X) -> dict:
-    """The inputs of :func:`columns_graph` from a DataFrame ``X``."""
+    """The inputs of :func:`columns_graph` from a DataFrame ``X``: each value
+    as the graph must read it to encode it as ``transform`` does."""
     X = as_frame(X)
     feed = {}
     for col, name, kind in _columns(transformer, X):
         if col not in X.columns:
             raise ValueError(f"X is missing the column {col!r} the model reads.")
         s = X[col].reset_index(drop=True)
-        elem = _input_kind(transformer, name, kind)
-        if elem == TensorProto.DOUBLE:
-            values = pd.to_numeric(s).to_numpy(dtype=np.float64, na_value=np.nan)
-        elif elem in (TensorProto.INT64, TensorProto.BOOL):
-            if s.isna().any():
-                raise ValueError(
-                    f"column {col!r} was all integers in fit, and now holds "
-                    "missing values: fill them, or fit on the column as floats."
-                )
-            values = s.to_numpy(dtype=bool if elem == TensorProto.BOOL else np.int64)
+        if kind == "numeric":
+            values = _numeric(s, name)  # (transform's own checks and errors)
+        elif isinstance(transformer, FieldEncoder):
+            values = _known(transformer, s, name, kind)
         else:
             values = _texts(s, transformer, kind)
         feed[name] = values.reshape(-1, 1)
     return feed
 
 
+def _known(encoder, s: pd.Series, name, kind) -> np.ndarray:
+    """A FieldEncoder column's values as the graph reads them: found among
+    the categories by the encoder's own lookup, each known one given as its
+    key in the graph, anything else as a value that matches no key."""
+    cats = encoder.categories_[name]
+    elem = _input_kind(encoder, name, kind)
+    values = encoder._values(s, name, kind)  # (a multi-valued cell's items)
+    codes = cats.get_indexer(values) if len(cats) else np.full(len(values), -1)
+    if elem == TensorProto.STRING:
+        sep = encoder.sep if kind == "multi_valued" else None
+        keys = np.asarray(_text_keys(cats, name, sep), dtype=object)
+        none = ""
+    elif elem == TensorProto.INT64:
+        keys, none = np.asarray(cats, dtype=np.int64), MISSING_ID
+    else:
+        keys, none = np.asarray(cats, dtype=np.float64), np.nan
+    known = codes >= 0
+    if kind == "categorical":
+        out = np.full(len(s), none, dtype=keys.dtype)
+        out[known] = keys[codes[known]]
+        return out
+    items = [[] for _ in range(len(s))]
+    for row, key in zip(values.index[known], keys[codes[known]]):
+        items[row].append(key)
+    return np.array([encoder.sep.join(i) for i in items], dtype=object)
+
+
 def _texts(s: pd.Series, transformer, kind) -> np.ndarray:
-    """A text column's values as the graph reads them ('' when missing)."""
-    hashed = isinstance(transformer, FieldHasher)
-    text = _token if hashed else str
+    """A FieldHasher's text column as its graph reads it: each value as the
+    text it hashes, a missing one :data:`MISSING_TEXT`; a multi-valued
+    cell's items joined by the separator, missing items left out."""
     sep = transformer.sep
 
     def one(v):
-        if kind == "multi_valued" and not isinstance(v, str):
-            if v is None or (np.isscalar(v) and pd.isna(v)):
-                return ""
-            return sep.join(text(i) for i in v)
-        if v is None or (not isinstance(v, str) and pd.isna(v)):
+        if kind == "categorical":
+            return MISSING_TEXT if _missing(v) else _token(v)
+        if isinstance(v, str):
+            return v
+        if _missing(v):
             return ""
-        return text(v)
+        items = [_token(i) for i in v if not _missing(i)]
+        if any(sep in t for t in items):
+            raise ValueError(
+                f"an item of column {s.name!r} holds the separator {sep!r}: "
+                "a FieldHasher hashes it whole, which an exported graph, "
+                "splitting the joined items, cannot."
+            )
+        return sep.join(items)
 
     return np.array([one(v) for v in s], dtype=object)
+
+
+def _missing(v) -> bool:
+    return v is None or (pd.api.types.is_scalar(v) and bool(pd.isna(v)))

@@ -17,6 +17,7 @@ import onnx
 from onnx import TensorProto, helper
 from skl2onnx import update_registered_converter
 from skl2onnx.common.data_types import (
+    DoubleTensorType,
     FloatTensorType,
     Int64TensorType,
     StringTensorType,
@@ -25,7 +26,7 @@ from skl2onnx.common.data_types import (
 
 from .. import estimators
 from ..preprocessing import FieldEncoder, FieldHasher
-from ._columns import _columns, _input_kind, columns_graph
+from ._columns import CSR_OUTPUTS, _columns, _input_kind, columns_graph
 from ._model import CSR_INPUTS, OPSET, check_sgd, model_graph
 
 
@@ -76,6 +77,13 @@ def _columns_shape(operator):
 
 def _convert_columns(scope, operator, container):
     transformer = operator.raw_operator
+    lists = (transformer.categorical, transformer.multi_valued, transformer.numeric)
+    if isinstance(transformer, FieldHasher) and all(c is None for c in lists):
+        raise RuntimeError(
+            "a FieldHasher converted by skl2onnx needs its columns' kinds "
+            "(categorical=, multi_valued=, numeric=): skl2onnx's inputs do not "
+            "tell lists from text; or use sklfi.export.to_onnx(pipeline, X)."
+        )
     given = {v.onnx_name: v for v in operator.inputs}
     names = {}
     frame = _frame(operator.inputs)
@@ -92,7 +100,7 @@ def _convert_columns(scope, operator, container):
         cast = scope.get_unique_variable_name(name + "_cast")
         container.add_node("Cast", [have.onnx_name], [cast], to=want)
         names[name] = cast
-    names.update({n: v.onnx_name for n, v in zip(CSR_INPUTS, operator.outputs)})
+    names.update({n: v.onnx_name for n, v in zip(CSR_OUTPUTS, operator.outputs)})
     _embed(scope, operator, container, columns_graph(transformer, frame), names)
 
 
@@ -109,7 +117,12 @@ def _estimator_shape(operator):
     estimator = operator.raw_operator
     if hasattr(estimator, "classes_"):
         classes = np.asarray(estimator.classes_)
-        label = Int64TensorType if classes.dtype.kind in "iub" else StringTensorType
+        label = {
+            "i": Int64TensorType,
+            "u": Int64TensorType,
+            "b": Int64TensorType,
+            "f": DoubleTensorType if classes.dtype == np.float64 else FloatTensorType,
+        }.get(classes.dtype.kind, StringTensorType)
         operator.outputs[0].type = label([None])
         operator.outputs[1].type = FloatTensorType([None, len(classes)])
     else:

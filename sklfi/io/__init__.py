@@ -174,12 +174,16 @@ def load(path, *, device=None):
             torch.device(device)
         except (RuntimeError, TypeError):
             raise ValueError(f"device={device!r} is not a torch device.") from None
-    document = _read_header(path)
+    document, text = _read_header(path)
     root = document["object"]
     if not isinstance(root, dict) or root.get(TAG) != "estimator":
         raise ValueError(f"{path} holds no estimator.")
     try:
         with safe_open(path, framework="pt", device="cpu") as file:
+            # (the header read above, and these tensors, of one and the same
+            # file: one replaced in between is refused)
+            if (file.metadata() or {}).get("sklfi") != text:
+                raise ValueError(f"{path} changed while it was being read.")
             return Reader(file, device).decode(root)
     except (KeyError, TypeError, IndexError, AttributeError, RecursionError) as exc:
         raise ValueError(
@@ -189,8 +193,9 @@ def load(path, *, device=None):
         raise ValueError(f"{path} is not a valid safetensors file: {exc}") from None
 
 
-def _read_header(path) -> dict:
-    """The ``"sklfi"`` document of a file's header, checked: read by hand,
+def _read_header(path) -> tuple:
+    """The ``"sklfi"`` document of a file's header, checked, and its text:
+    read by hand,
     so that any other file is refused before safetensors opens it."""
     with open(path, "rb") as file:
         size = os.fstat(file.fileno()).st_size
@@ -231,4 +236,4 @@ def _read_header(path) -> dict:
         )
     if "object" not in document:
         raise ValueError(f"{path} is not a valid sklfi file: no 'object'.")
-    return document
+    return document, metadata["sklfi"]

@@ -247,6 +247,11 @@ class Reader(TableReader):
             raw[a:b].decode("utf-8", "surrogatepass") for a, b in zip(starts, ends)
         ]
         if dtype.kind == "U":
+            # (the width a file gives is trusted only as far as its items go:
+            # a width of 10**9 would take 4 GB an item)
+            longest = max(map(len, items), default=0)
+            if dtype.itemsize // 4 > max(longest, 1024):
+                raise ValueError(f"malformed text array {node['utf8']!r}.")
             return np.array(items, dtype=dtype).reshape(shape)
         return _objects(items, shape)
 

@@ -18,6 +18,10 @@ SPARSE = {
     ("csc", True): sp.csc_array,
 }
 
+#: A range read as a MultiIndex level is made into an array: at most this
+#: long (a few bytes of a file must not ask for gigabytes).
+_MAX_RANGE = 10_000_000
+
 
 def join(path: str, key) -> str:
     return f"{path}/{key}" if path else str(key)
@@ -102,12 +106,15 @@ class TableReader:
             raise ValueError("unexpected values of an Index or a Series.")
         return values
 
-    def _range(self, node):
+    def _range(self, node):  # (lazy: no memory, whatever its length)
         name = self.decode(node["name"])
         return pd.RangeIndex(node["start"], node["stop"], node["step"], name=name)
 
     def _multiindex(self, node):
         levels = [self.decode(level) for level in node["levels"]]
+        if any(isinstance(level, pd.RangeIndex) and len(level) > _MAX_RANGE
+               for level in levels):  # fmt: skip
+            raise ValueError("a MultiIndex level too long for what the file holds.")
         return pd.MultiIndex.from_arrays(levels, names=self.decode(node["names"]))
 
     def _index(self, node):

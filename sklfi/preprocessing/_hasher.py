@@ -202,6 +202,8 @@ class FieldHasher(TransformerMixin, BaseEstimator):
                 continue
             values = _numeric(X[col], name)
             seen = self.n_samples_seen_.get(name, 0)
+            if seen and not np.isfinite(values).any():
+                continue  # (a chunk with no value of the column: nothing to add)
             if not seen:  # (one frame: FieldEncoder's own statistics)
                 mean, scale = _standardise(values)
                 count = int(np.isfinite(values).sum())
