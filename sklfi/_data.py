@@ -130,7 +130,7 @@ class CSRDataset(Dataset):
         Data kept on the host reaches the model's device a chunk at a time
         (:func:`_stream`).
         """
-        if rows is None and self.n_rows <= batch_size and self.device.type == "cpu":
+        if rows is None and self.n_rows <= batch_size and self.target.type == "cpu":
             yield self._whole(), self.y  # (a small request: one batch, directly)
             return
         chunks = self._chunks(rows, batch_size * chunk)

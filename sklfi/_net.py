@@ -74,8 +74,9 @@ class SparseNet(NeuralNet):
     :data:`ROW_BLOCK` rows on the CPU (to ``batch_size`` rows on other
     devices): float32 matrix products differ in the last bits between batch
     sizes, and a row's prediction must not depend on its neighbours. (On
-    the CPU, products over 16, 32, ... 4096 rows give every row the same
-    bits, and one row costs 16 rows, not a whole batch.)
+    the CPU measured, products over 16, 32, ... 4096 rows gave every row the
+    same bits, which ``tests/test_serving.py`` checks for every model; one
+    row costs 16 rows, not a whole batch.)
     """
 
     def initialize_module(self):

@@ -355,10 +355,12 @@ def _texts(s: pd.Series, transformer, kind) -> np.ndarray:
     text it hashes, a missing one :data:`MISSING_TEXT`; a multi-valued
     cell's items joined by the separator, missing items left out."""
     sep = transformer.sep
+    if kind == "categorical":  # (each distinct value's text made once)
+        codes, uniques = pd.factorize(s, use_na_sentinel=True)
+        tokens = np.array([_token(u) for u in uniques] + [MISSING_TEXT], object)
+        return tokens[codes]  # (-1, missing: the last)
 
     def one(v):
-        if kind == "categorical":
-            return MISSING_TEXT if _missing(v) else _token(v)
         if isinstance(v, str):
             return v
         if _missing(v):
