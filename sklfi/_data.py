@@ -14,6 +14,7 @@ from torch.utils.data import Dataset, Subset
 from ._batch import SparseBatch, one_per_field
 from ._config import get_config
 from ._random import cpu_generator
+from ._relational import RelationalMatrix
 
 __all__ = ["BatchIterator", "CSRDataset"]
 
@@ -93,13 +94,26 @@ class CSRDataset(Dataset):
         self, X, y=None, sample_weight=None, fields=None, n_fields=None,
         device="cpu", fields_in_order=None,
     ):  # fmt: skip
-        self.one_per_field = fields is not None and one_per_field(X, fields, n_fields)
+        # a RelationalMatrix: the rows of a stacked matrix that make up each
+        # row (its row part, then its entities' rows), gathered per batch
+        self.parts = None
+        if isinstance(X, RelationalMatrix):
+            self.n_rows = X.shape[0]
+            self.one_per_field = fields is not None and _relational_one_per_field(X)
+            tables = [X.row_part] + [t for t, _ in X.blocks]
+            sorted_parts = all(t.tocsr().has_sorted_indices for t in tables)
+            X, self.parts = X.sources()
+            X.has_sorted_indices = sorted_parts  # (each row's parts in column order)
+        else:
+            self.n_rows = X.shape[0]
+            self.one_per_field = fields is not None and one_per_field(
+                X, fields, n_fields
+            )
         # (sorted rows, and each field's columns before the next field's)
         if fields is not None and fields_in_order is None:
             fields_in_order = bool(np.all(np.diff(np.asarray(fields)) >= 0))
         self.field_sorted = bool(fields is not None and X.has_sorted_indices
                                  and fields_in_order)  # fmt: skip
-        self.n_rows = X.shape[0]
         self.indptr = np.asarray(X.indptr, dtype=np.int64)  # (the bookkeeping's)
         ones = bool(np.all(X.data == 1))  # (one-hot: no values, no products)
         arrays = {
@@ -158,12 +172,16 @@ class CSRDataset(Dataset):
         """Every row, in order, as one batch on the CPU: the batch the
         general path cuts, made with a few numpy calls rather than its
         bookkeeping of chunks."""
-        counts = np.diff(self.indptr)
+        if self.parts is not None:
+            counts, idx, val = self._gather(np.arange(self.n_rows))
+            starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+        else:
+            counts, idx, val, starts = (np.diff(self.indptr), self.indices,
+                                        self.data, self.indptr[:-1])  # fmt: skip
         row = torch.from_numpy(np.repeat(np.arange(self.n_rows), counts))
-        starts = torch.from_numpy(self.indptr[:-1]).to(self.indices.dtype)
         return SparseBatch(
-            self.indices, self.data, row, starts, self.one_per_field,
-            self.field_sorted, sample_weight=self.sample_weight,
+            idx, val, row, torch.from_numpy(starts).to(idx.dtype),
+            self.one_per_field, self.field_sorted, sample_weight=self.sample_weight,
         )  # fmt: skip
 
     def _chunks(self, rows, size):
@@ -175,8 +193,11 @@ class CSRDataset(Dataset):
         if rows is not None:
             rows = np.asarray(rows, dtype=np.int64)
         for first in range(0, n, size):
-            if rows is None:
+            if rows is None and self.parts is None:
                 counts, idx, val, part = self._slice(first, size)
+            elif rows is None:
+                part = slice(first, min(first + size, n))
+                counts, idx, val = self._gather(np.arange(part.start, part.stop))
             else:
                 part = rows[first : first + size]
                 counts, idx, val = self._gather(part)
@@ -193,7 +214,14 @@ class CSRDataset(Dataset):
 
     def _gather(self, rows):
         """The rows ``rows``: their non-zero counts, and their non-zeros'
-        columns and values, gathered on the data's device."""
+        columns and values, gathered on the data's device (a relational
+        row's parts one after the other)."""
+        if self.parts is not None:
+            counts, idx, val = self._take(self.parts[rows].ravel())
+            return counts.reshape(len(rows), -1).sum(1), idx, val
+        return self._take(rows)
+
+    def _take(self, rows):
         begins = self.indptr[rows]
         counts = self.indptr[rows + 1] - begins
         total = int(counts.sum())
@@ -209,6 +237,18 @@ class CSRDataset(Dataset):
 
     def __getitem__(self, i):
         return self.__getitems__([i])
+
+
+def _relational_one_per_field(X) -> bool:
+    """Whether every row of a RelationalMatrix holds one non-zero per field,
+    in field order: so does each of its parts, and every row has its
+    entities (a table's fields follow the row part's)."""
+    parts = [X.row_part] + [table for table, _ in X.blocks]
+    return all(
+        one_per_field(part.tocsr(), part.fields, part._fields.n_fields)
+        for part in parts
+        if part.shape[1]
+    ) and all(bool((index >= 0).all()) for _, index in X.blocks)
 
 
 def _stream(chunks, device):

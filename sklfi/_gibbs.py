@@ -32,6 +32,9 @@ import scipy.sparse as sp
 from numba import njit
 from scipy.special import ndtr, ndtri
 
+from ._gibbs_blocks import Blocks
+from ._relational import RelationalMatrix
+
 #: Hyperpriors of libFM and myFM: Gamma(1, 1) on every precision, and the
 #: means' prior N(0, 1 / (gamma0 lambda)) with gamma0 = 1.
 ALPHA0, BETA0, GAMMA0 = 1.0, 1.0, 1.0
@@ -40,20 +43,37 @@ ALPHA0, BETA0, GAMMA0 = 1.0, 1.0, 1.0
 class Part:
     """The columns of one field and their non-zeros, column by column (CSC):
     ``columns``, ``indptr`` (into ``rows`` and ``values``), ``rows``,
-    ``values``."""
+    ``values``. ``X``'s columns ``local`` are the model's ``columns``; in
+    a relational block's table, ``rows`` are entities of ``block``."""
 
-    def __init__(self, X: sp.csc_matrix, columns: np.ndarray):
-        sub = X[:, columns]
+    def __init__(self, X: sp.csc_matrix, local: np.ndarray, columns=None, block=None):
+        sub = X[:, local]
         sub.sort_indices()
-        self.columns = columns.astype(np.intp)
+        self.columns = (local if columns is None else columns).astype(np.intp)
         self.indptr = sub.indptr.astype(np.intp)
         self.rows = sub.indices.astype(np.intp)
         self.values = sub.data.astype(np.float64)
+        self.block = block
 
 
-def parts(X: sp.csc_matrix, fields: np.ndarray) -> list[tuple[int, Part]]:
-    """``(field, part)`` pairs: the columns of every field."""
-    return [(int(f), Part(X, np.flatnonzero(fields == f))) for f in np.unique(fields)]
+def parts(X, fields: np.ndarray) -> list[tuple[int, Part]]:
+    """``(field, part)`` pairs: the columns of every field (of a relational
+    ``X``: in the row part or in the table that holds them)."""
+    if not isinstance(X, RelationalMatrix):
+        X = sp.csc_matrix(X)
+        return [
+            (int(f), Part(X, np.flatnonzero(fields == f))) for f in np.unique(fields)
+        ]
+    tables = [X.row_part] + [table for table, _ in X.blocks]
+    starts = np.cumsum([0] + [t.shape[1] for t in tables])
+    cscs = [t.tocsr().tocsc() for t in tables]
+    out = []
+    for f in np.unique(fields):
+        columns = np.flatnonzero(fields == f)
+        b = int(np.searchsorted(starts, columns[0], "right")) - 1
+        part = Part(cscs[b], columns - starts[b], columns, None if b == 0 else b - 1)
+        out.append((int(f), part))
+    return out
 
 
 class Sampler:
@@ -73,8 +93,11 @@ class Sampler:
     """
 
     def __init__(self, X, target, fields, k, init_stdev, rng, probit=False):
-        X = sp.csc_matrix(X, dtype=np.float64)
-        X.sum_duplicates()  # (a column's non-zeros: one per row)
+        if isinstance(X, RelationalMatrix):
+            X = X.checked(np.float64)
+        else:
+            X = sp.csr_matrix(X, dtype=np.float64)
+            X.sum_duplicates()  # (a column's non-zeros: one per row)
         self.n, self.p = X.shape
         self.k, self.rng, self.probit = k, rng, probit
         self.fields = np.unique(fields, return_inverse=True)[1]
@@ -89,7 +112,9 @@ class Sampler:
         self.mu_v = np.zeros((self.n_groups, k))
         self.lambda_v = np.ones((self.n_groups, k))
         self.Qt = np.asarray(X @ self.Vt.T).T.copy()  # (k, n): sum_i v_if x_i
-        prediction = predict_one(X.tocsr(), self.w0, self.w, self.Vt.T)
+        # a relational X's tables: their entities' sums q_f, kept as they change
+        self.blocks = Blocks(X, self.Vt) if isinstance(X, RelationalMatrix) else None
+        prediction = predict_one(X, self.w0, self.w, self.Vt.T)
         self.z = self.label if not probit else np.where(self.label > 0, 1.0, -1.0)
         self.e = self.z - prediction
 
@@ -163,6 +188,9 @@ class Sampler:
         compiled pass over the part's non-zeros."""
         noise = self.rng.standard_normal(len(part.columns))
         q = self.e if f is None else self.Qt[f]  # (unread for the weights)
+        if part.block is not None:  # (a table's columns: drawn per entity)
+            self.blocks.draw(part, theta, self.e, q, f, self.alpha, lam, mu, noise)
+            return
         _column_draws(part.columns, part.indptr, part.rows, part.values, theta,
                       self.e, q, f is not None, self.alpha, lam, mu, noise)  # fmt: skip
 
@@ -203,10 +231,11 @@ def _group_sum(groups, values, n_groups):
 
 
 def predict_one(X, w0, w, V, squares=None):
-    """FM prediction of the rows of ``X`` (CSR) for one set of parameters;
-    ``squares``, ``X`` squared element-wise, when the caller has it."""
+    """FM prediction of the rows of ``X`` (CSR or relational) for one set of
+    parameters; ``squares``, ``X`` squared element-wise, when the caller has
+    it."""
     XV = np.asarray(X @ V, dtype=np.float64)
     if squares is None:
-        squares = X.multiply(X).tocsr()
+        squares = X.power(2)
     pairs = 0.5 * (XV * XV - np.asarray(squares @ (V * V))).sum(axis=1)
     return w0 + np.asarray(X @ w, dtype=np.float64).ravel() + pairs

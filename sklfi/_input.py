@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.utils.validation import validate_data
+from sklearn.utils.validation import _check_y, check_consistent_length, validate_data
 
 from ._fields import FieldMatrix, Fields
+from ._relational import RelationalMatrix
 
 
 class FieldInput:
@@ -18,7 +19,10 @@ class FieldInput:
     parameter and defines ``_check_size``, its memory guard."""
 
     def _validate(self, X, y="no_validation", reset=True, **y_params):
-        """Check X (and y, in fit); return canonical float32 CSR X (and y)."""
+        """Check X (and y, in fit); return canonical float32 CSR X (and y),
+        or a RelationalMatrix of such parts."""
+        if isinstance(X, RelationalMatrix):
+            return self._validate_relational(X, y, reset, **y_params)
         fm = X if isinstance(X, FieldMatrix) else None
         data = _float32_csr(X.tocsr() if fm is not None else X)
         if not reset and isinstance(y, str) and self._checked(data, fm):
@@ -49,6 +53,48 @@ class FieldInput:
                 f"fit ({', '.join(self.field_names_)})."
             )
         return (Xc, y) if with_y else Xc
+
+    def _validate_relational(self, X, y, reset, **y_params):
+        """:meth:`_validate` for a RelationalMatrix: sklearn's checks of each
+        part, of y, and of the expanded width and fields."""
+        if X.shape[0] == 0:
+            raise ValueError(
+                "Found array with 0 sample(s) (shape=(0, "
+                f"{X.shape[1]})) while a minimum of 1 is required."
+            )
+        X = X.checked()
+        if reset:
+            self.n_features_in_ = X.shape[1]
+            if hasattr(self, "feature_names_in_"):
+                del self.feature_names_in_
+            if self.fields is not None and not np.array_equal(
+                Fields.build(self.fields, X.shape[1], kinds=X.field_kinds).index,
+                X.fields,
+            ):
+                raise ValueError(
+                    "the fields parameter disagrees with the fields carried by "
+                    "the RelationalMatrix X; leave fields=None to use X's own."
+                )
+            info = X._fields
+            self._check_size(len(info.index), info.n_fields)
+            self._fields, self.fields_ = info, info.index
+            self.field_names_, self.field_kinds_ = info.names, info.kinds
+        else:
+            if X.shape[1] != self.n_features_in_:
+                raise ValueError(
+                    f"X has {X.shape[1]} features, but {type(self).__name__} "
+                    f"is expecting {self.n_features_in_} features as input."
+                )
+            if X._fields is not self._fields and X._fields != self._fields:
+                raise ValueError(
+                    "X is a RelationalMatrix whose fields differ from the "
+                    f"fields seen in fit ({', '.join(self.field_names_)})."
+                )
+        if isinstance(y, str):
+            return X
+        y = _check_y(y, **y_params)
+        check_consistent_length(X, y)
+        return X, y
 
     def _checked(self, X, fm) -> bool:
         """Whether ``X``, to predict, is already what :meth:`_validate`

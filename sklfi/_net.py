@@ -17,6 +17,7 @@ from skorch.utils import is_dataset, to_device, to_tensor
 from torch.nn.parallel import DistributedDataParallel as DDP
 
 from ._data import CSRDataset
+from ._relational import RelationalMatrix
 from .nn import FieldEmbedding
 
 __all__ = ["AcceleratedNet", "Interrupted", "SparseNet"]
@@ -163,11 +164,14 @@ class SparseNet(NeuralNet):
     def get_dataset(self, X, y=None, sample_weight=None):
         if is_dataset(X):
             return X
-        if not (isinstance(X, sp.csr_matrix) and X.dtype == np.float32):
-            X = sp.csr_matrix(X, dtype=np.float32)
-        if not X.has_canonical_format:
-            X = X.copy()
-            X.sum_duplicates()
+        if isinstance(X, RelationalMatrix):
+            X = X.checked()  # (float32, canonical parts)
+        else:
+            if not (isinstance(X, sp.csr_matrix) and X.dtype == np.float32):
+                X = sp.csr_matrix(X, dtype=np.float32)
+            if not X.has_canonical_format:
+                X = X.copy()
+                X.sum_duplicates()
         return CSRDataset(
             X, y, sample_weight, *self.batch_fields, device=self.compute_device,
             fields_in_order=getattr(self, "_fields_in_order", None),

@@ -122,7 +122,7 @@ class _BayesianFM(FieldInput, BaseEstimator):
         out = np.empty(X.shape[0])
         for start in range(0, X.shape[0], batch_rows):
             rows = X[start : start + batch_rows]
-            squares = rows.multiply(rows).tocsr()
+            squares = rows.power(2)
             total = np.zeros(rows.shape[0])
             for w0, w, V in zip(self.w0_samples_, self.w_samples_, self.V_samples_):
                 latent = predict_one(rows, w0, w, V, squares)

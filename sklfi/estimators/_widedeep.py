@@ -7,6 +7,7 @@ import torch
 from .._base import MLP_CONSTRAINTS, _BaseEstimator
 from .._checks import store_params
 from .._fields import FieldMatrix
+from .._relational import RelationalMatrix
 from .._targets import FIClassifierMixin, FIRegressorMixin
 from ..nn import WideDeep
 from ..preprocessing import FieldCrosser
@@ -100,6 +101,10 @@ class _WideDeep(_BaseEstimator):
     def _model_input(self, X, fit=False):
         """``X`` with its cross-product fields appended (the crosser is
         fitted on the training rows)."""
+        if isinstance(X, RelationalMatrix):
+            if not self.crosses:
+                return X, self._fields
+            X = X.tocsr()  # (the crosses read the expanded columns)
         X = FieldMatrix._from_parts(X, self._fields)
         if fit:
             self.crosser_ = FieldCrosser(self.crosses).fit(X) if self.crosses else None
