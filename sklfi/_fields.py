@@ -295,16 +295,7 @@ class FieldMatrix:
 
     def __getitem__(self, key):
         """Select rows; the columns, and so the fields, stay as they are."""
-        if isinstance(key, tuple):
-            rows, *rest = key
-            if any(r is not Ellipsis and r != slice(None) for r in rest):
-                raise IndexError(
-                    "FieldMatrix supports row indexing only (X[rows] or "
-                    "X[rows, :]); index X.tocsr() to select columns."
-                )
-            key = rows
-        if isinstance(key, numbers.Integral):
-            key = [key]
+        key = row_key(key, "FieldMatrix")
         return self._from_parts(self._X[key], self._fields, self.feature_names)
 
     def tocsr(self):
@@ -376,3 +367,19 @@ def check_positive_integer(value, name: str) -> None:
     (``True`` is not a count)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+
+
+def row_key(key, kind):
+    """A row selection from ``X[key]`` (``X[rows]`` or ``X[rows, :]``); an
+    integer keeps its row as a one-row matrix."""
+    if isinstance(key, tuple):
+        rows, *rest = key
+        if any(r is not Ellipsis and r != slice(None) for r in rest):
+            raise IndexError(
+                f"{kind} supports row indexing only (X[rows] or X[rows, :]); "
+                "index X.tocsr() to select columns."
+            )
+        key = rows
+    if isinstance(key, numbers.Integral):
+        key = [key]
+    return key

@@ -11,13 +11,11 @@ through the rows' indices; anything else can ask for the expanded matrix.
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 import scipy.sparse as sp
 from sklearn.utils import check_array
 
-from ._fields import FieldMatrix, Fields
+from ._fields import FieldMatrix, Fields, row_key
 
 __all__ = ["RelationalMatrix"]
 
@@ -136,16 +134,7 @@ class RelationalMatrix:
 
     def __getitem__(self, key):
         """Select rows; the tables are shared, not copied."""
-        if isinstance(key, tuple):
-            rows, *rest = key
-            if any(r is not Ellipsis and r != slice(None) for r in rest):
-                raise IndexError(
-                    "RelationalMatrix supports row indexing only (X[rows] or "
-                    "X[rows, :]); index X.tocsr() to select columns."
-                )
-            key = rows
-        if isinstance(key, numbers.Integral):
-            key = [key]
+        key = row_key(key, "RelationalMatrix")
         blocks = tuple((table, index[key]) for table, index in self.blocks)
         return (
             type(self)
