@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from .._fields import FieldMatrix, Fields
+from .._fields import FieldMatrix
 
 #: Up to this many rows, FieldEncoder.transform takes this path.
 FEW_ROWS = 32
@@ -29,7 +29,7 @@ class Layout:
 
     def __init__(self, encoder):
         self.fields, self.codes, self.starts = [], [], []
-        widths, start = [], 0
+        start = 0
         for col, name, kind in zip(
             encoder._columns, encoder.field_names_, encoder.field_kinds_
         ):
@@ -39,11 +39,9 @@ class Layout:
             self.fields.append((col, name, kind, _kind_of(cats)))
             self.codes.append(codes)
             self.starts.append(start)
-            widths.append(width)
             start += width
         self.n_columns = start
-        index = np.repeat(np.arange(len(widths), dtype=np.int64), widths)
-        self.out = Fields(index, encoder.field_names_, encoder.field_kinds_)
+        self.out = encoder._output_fields()
         self.feature_names = encoder.get_feature_names_out()
 
 
