@@ -17,9 +17,19 @@ import pandas as pd
 import scipy.sparse as sp
 
 from .._fields import FieldMatrix
+from .._input import made_csr
 
 #: Up to this many rows, FieldEncoder.transform takes this path.
 FEW_ROWS = 32
+
+#: A canonical csr_matrix's attributes besides its arrays and shape (as
+#: scipy sets them; the format known).
+CANONICAL = {
+    **{k: v for k, v in vars(sp.csr_matrix((1, 1))).items()
+       if k not in ("data", "indices", "indptr", "_shape")},
+    "_has_canonical_format": True,
+    "_has_sorted_indices": True,
+}  # fmt: skip
 
 
 class Layout:
@@ -79,7 +89,7 @@ def encode_rows(encoder, layout: Layout, X: pd.DataFrame):
                 value = (raw - encoder.mean_[name]) / encoder.scale_[name]
             if np.isinf(value).any():
                 return None
-            keep = np.flatnonzero(np.nan_to_num(value, nan=0.0))
+            keep = np.flatnonzero((value != 0) & (value == value))  # (not NaN)
             rows.extend(keep.tolist())
             cols.extend([start] * len(keep))
             vals.extend(value[keep].tolist())
@@ -121,12 +131,19 @@ def _csr(rows, cols, vals, n_rows, n_columns):
         vals = np.add.reduceat(vals, first)
     key = key[first]
     indptr = np.searchsorted(key // n_columns, np.arange(n_rows + 1))
-    X = sp.csr_matrix(
-        (vals, (key % n_columns).astype(np.int32), indptr.astype(np.int32)),
-        shape=(n_rows, n_columns),
+    if max(n_rows, n_columns) > np.iinfo(np.int32).max:  # (scipy's int64)
+        X = sp.csr_matrix((vals, key % n_columns, indptr), (n_rows, n_columns))
+        X.has_canonical_format = True
+        return X
+    # (the arrays scipy's constructor would keep, made directly: its checks
+    # cost more than the rest)
+    return made_csr(
+        CANONICAL,
+        _shape=(n_rows, n_columns),
+        data=vals,
+        indices=(key % n_columns).astype(np.int32),
+        indptr=indptr.astype(np.int32),
     )
-    X.has_canonical_format = True
-    return X
 
 
 def _column(X: pd.DataFrame, col):
