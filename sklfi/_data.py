@@ -38,11 +38,12 @@ def _tensor(array: np.ndarray, device: torch.device) -> Tensor:
     memory, read-only arrays (a memory map) included, which sklfi only
     reads."""
     if array.flags.writeable:
-        return torch.from_numpy(array).to(device)
-    with warnings.catch_warnings():  # (torch warns of read-only arrays)
-        warnings.simplefilter("ignore", UserWarning)
         out = torch.from_numpy(array)
-    return out.to(device)
+    else:
+        with warnings.catch_warnings():  # (torch warns of read-only arrays)
+            warnings.simplefilter("ignore", UserWarning)
+            out = torch.from_numpy(array)
+    return out if device.type == "cpu" else out.to(device)
 
 
 def _send(array: np.ndarray, device: torch.device) -> Tensor:
@@ -168,20 +169,31 @@ class CSRDataset(Dataset):
                 )  # fmt: skip
                 yield batch, (None if y is None else y[start:end])
 
-    def _whole(self) -> SparseBatch:
+    def _whole(self, n_rows=None) -> SparseBatch:
         """Every row, in order, as one batch on the CPU: the batch the
         general path cuts, made with a few numpy calls rather than its
-        bookkeeping of chunks."""
+        bookkeeping of chunks; with ``n_rows``, padded to that many rows
+        as :meth:`SparseBatch.padded` pads it (in numpy: a served row's
+        padding in torch ops cost more than its lookups)."""
+        n = self.n_rows
         if self.parts is not None:
-            counts, idx, val = self._gather(np.arange(self.n_rows))
-            starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+            counts, idx, val = self._gather(np.arange(n))
+            indptr = np.concatenate(([0], np.cumsum(counts)))
         else:
-            counts, idx, val, starts = (np.diff(self.indptr), self.indices,
-                                        self.data, self.indptr[:-1])  # fmt: skip
-        row = torch.from_numpy(np.repeat(np.arange(self.n_rows), counts))
+            indptr, idx, val = self.indptr, self.indices, self.data
+        extra = 0 if n_rows is None else max(n_rows - n, 0)
+        if extra and self.one_per_field:  # (copies of the last row)
+            F = len(idx) // n
+            idx, val = (_pad(t, F, extra) for t in (idx, val))
+            indptr = np.arange(0, (n + extra) * F + 1, F)
+        elif extra:  # (empty rows)
+            indptr = np.concatenate((indptr, np.full(extra, indptr[-1])))
+        counts = np.diff(indptr)
+        row = torch.from_numpy(np.repeat(np.arange(len(counts)), counts))
+        starts = torch.from_numpy(indptr[:-1].astype(idx.numpy().dtype))
         return SparseBatch(
-            idx, val, row, torch.from_numpy(starts).to(idx.dtype),
-            self.one_per_field, self.field_sorted, sample_weight=self.sample_weight,
+            idx, val, row, starts, self.one_per_field, self.field_sorted,
+            sample_weight=self.sample_weight,
         )  # fmt: skip
 
     def _chunks(self, rows, size):
@@ -296,6 +308,16 @@ def _repeat(values, counts, total, device) -> Tensor:
     return torch.repeat_interleave(
         _send(values, device), _send(counts, device), output_size=total
     )
+
+
+def _pad(t, F, extra):
+    """The CPU tensor ``t`` with its last ``F`` entries repeated ``extra``
+    times (``None`` for none)."""
+    if t is None:
+        return None
+    values = t.numpy()
+    tail = np.tile(values[len(values) - F :], extra)
+    return torch.from_numpy(np.concatenate((values, tail)))
 
 
 def _at(tensor, where):

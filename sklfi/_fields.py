@@ -64,7 +64,7 @@ class Fields:
         )
 
     def __eq__(self, other):
-        return (
+        return self is other or (
             isinstance(other, Fields)
             and np.array_equal(self.index, other.index)
             and self.names == other.names

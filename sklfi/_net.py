@@ -204,7 +204,12 @@ class SparseNet(NeuralNet):
             self.module_.train(training)
         size = self.batch_size
         cpu = torch.device(self.compute_device or "cpu").type == "cpu"
-        for batch, _ in self.get_dataset(X).batches(None, size):
+        data = self.get_dataset(X)
+        if cpu and len(data) <= size:  # (a small request: one batch, directly)
+            n = len(data)
+            yield data._whole(-(-n // ROW_BLOCK) * ROW_BLOCK), n
+            return
+        for batch, _ in data.batches(None, size):
             n = batch.n_rows
             rows = -(-n // ROW_BLOCK) * ROW_BLOCK if cpu else size
             yield batch.padded(rows).to(self.compute_device), n
@@ -217,7 +222,7 @@ class SparseNet(NeuralNet):
         mode = torch.enable_grad() if training else torch.inference_mode()
         with mode:
             out = [self.module_(b)[:n] for b, n in self.prediction_batches(X, training)]
-            return torch.cat(out).to(device)
+            return (out[0] if len(out) == 1 else torch.cat(out)).to(device)
 
     def forward_iter(self, X, training=False, device="cpu"):
         for batch, n_rows in self.prediction_batches(X, training):

@@ -86,11 +86,11 @@ class FIClassifierMixin(ClassifierMixin):
         """Class probabilities, shape (n_samples, n_classes), in ``classes_`` order."""
         logits = torch.from_numpy(self._forward(X))
         if logits.shape[1] == 1:
-            p = torch.sigmoid(logits)
-            proba = torch.cat([1 - p, p], dim=1)
-        else:
-            proba = torch.softmax(logits, dim=1)
-        return proba.numpy()
+            # (1 - p and the columns in numpy: exact, and cheaper than
+            # torch's calls for a served row)
+            p = torch.sigmoid(logits).numpy()
+            return np.concatenate((1 - p, p), axis=1)
+        return torch.softmax(logits, dim=1).numpy()
 
     def predict_log_proba(self, X):
         """Logarithm of :meth:`predict_proba`."""

@@ -7,9 +7,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
+import torch
+from sklearn.pipeline import make_pipeline
 
 import sklfi
 from sklfi._fields import FieldMatrix, Fields
+from sklfi._input import _float32_csr
 from sklfi.preprocessing import FieldEncoder, _encoder
 from sklfi.preprocessing._rows import Layout, encode_rows
 
@@ -62,6 +65,10 @@ def test_a_row_alone_predicts_as_in_a_batch(encoded, name, batch_size):
         full = raw(X)
         for lo, hi in [(0, 1), (5, 6), (7, 24), (99, 140), (599, 600), (33, 580)]:
             np.testing.assert_array_equal(raw(X[lo:hi]), full[lo:hi])
+        if kind == "Classifier":  # (torch's sigmoid of these logits, as it was)
+            p = torch.sigmoid(torch.from_numpy(full[:, None]))
+            expected = torch.cat([1 - p, p], dim=1).numpy()
+            np.testing.assert_array_equal(est.predict_proba(X), expected)
 
 
 def _general(encoder, df, monkeypatch):
@@ -127,3 +134,63 @@ def test_quick_validation_still_refuses_bad_input(encoded):
     with pytest.raises(ValueError, match="fields differ"):
         est.predict(FieldMatrix._from_parts(X.tocsr()[:2], renamed))
     np.testing.assert_array_equal(est.predict(csr), est.predict(X[:2]))
+    odd = X.tocsr()[:2]
+    odd.data = np.append(odd.data, 1.0)  # (a value with no column)
+    with pytest.raises(ValueError, match="same size"):
+        est.predict(odd)
+
+
+@pytest.mark.parametrize("one_hot", [False, True])
+def test_a_small_request_is_padded_as_the_general_path_pads(one_hot):
+    from sklfi._data import CSRDataset
+
+    rng = np.random.default_rng(0)
+    n, F, width = 5, 3, 4  # (one column of each field a row: one per field)
+    fields = np.repeat(np.arange(F), width)
+    cols = (rng.integers(0, width, (n, F)) + np.arange(F) * width).ravel()
+    vals = np.ones(n * F) if one_hot else rng.random(n * F)
+    X = sp.csr_matrix(
+        (vals.astype(np.float32), cols.astype(np.int32), np.arange(0, n * F + 1, F)),
+        shape=(n, F * width),
+    )
+    for M in (X, X[:, :-1][:, np.r_[0, 2:11]]):  # and a matrix not one per field
+        data = CSRDataset(M, fields=fields[: M.shape[1]], n_fields=F)
+        general = next(data.batches(None, n))[0].padded(16)
+        quick = data._whole(16)
+        assert quick.one_per_field == general.one_per_field
+        for name in ("idx", "val", "row", "offsets"):
+            a, b = getattr(quick, name), getattr(general, name)
+            assert (a is None) == (b is None)
+            if a is not None:
+                assert a.dtype == b.dtype and torch.equal(a, b)
+
+
+def test_float32_conversion_keeps_the_matrix_or_refuses_it():
+    X = sp.random(4, 30, density=0.2, format="csr", random_state=0)
+    quick = _float32_csr(X)
+    assert type(quick) is sp.csr_matrix and quick.dtype == np.float32
+    _same(quick, X.astype(np.float32))
+    assert quick.has_canonical_format
+    odd = X.copy()
+    odd.data = np.append(odd.data, 7.0)  # (a value with no column)
+    with pytest.raises(ValueError, match="same size"):
+        _float32_csr(odd)
+    odd = X.copy()
+    odd.indptr = odd.indptr[:-1]
+    with pytest.raises(ValueError, match="index pointer"):
+        _float32_csr(odd)
+
+
+def test_a_served_row_carries_the_fields_the_model_holds(encoded):
+    df = _frame(300, 1)
+    y = df["flag"].to_numpy()
+    pipe = make_pipeline(FieldEncoder(**KINDS), sklfi.FMClassifier(max_epochs=1))
+    pipe.fit(df, y)
+    encoder, model = pipe[0], pipe[-1]
+    for rows in (df[:1], df[:3], df):  # (the few-rows path, and the general)
+        assert encoder.transform(rows)._fields is model._fields
+    full = pipe.decision_function(df)
+    for i in (0, 17, 299):
+        np.testing.assert_array_equal(
+            pipe.decision_function(df[i : i + 1]), full[i : i + 1]
+        )

@@ -38,7 +38,7 @@ OBJECTS = {
 #: written as None (a FieldHasher's cached fields of 2**20 columns a field
 #: would take 8 MB each).
 CACHES = {
-    "sklfi.preprocessing.FieldEncoder": ("_layout",),
+    "sklfi.preprocessing.FieldEncoder": ("_layout", "_out_fields"),
     "sklfi.preprocessing.FieldHasher": ("_fields_cache",),
 }
 

@@ -8,7 +8,7 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from .._fields import FieldMatrix, hstack_fields, mixed_kinds
+from .._fields import FieldMatrix, Fields, hstack_fields, mixed_kinds
 from ._rows import FEW_ROWS, Layout, encode_rows
 
 __all__ = ["FieldEncoder"]
@@ -206,7 +206,21 @@ class FieldEncoder(TransformerMixin, BaseEstimator):
                     )
                 self.categories_[name] = _categories(values)
         self._layout = None  # (made by the first transform of a few rows)
+        self._out_fields = None  # (made by the first transform)
         return self
+
+    def _output_fields(self) -> Fields:
+        """The fields of every output, one object made once: a model fitted
+        on an output holds it, and knows a served row's fields by identity,
+        not by comparing every column's field."""
+        if getattr(self, "_out_fields", None) is None:
+            widths = [
+                1 if kind == "numeric" else len(self.categories_[name])
+                for name, kind in zip(self.field_names_, self.field_kinds_)
+            ]
+            index = np.repeat(np.arange(len(widths), dtype=np.int64), widths)
+            self._out_fields = Fields(index, self.field_names_, self.field_kinds_)
+        return self._out_fields
 
     # -- transform --------------------------------------------------------------
     def _values(self, s: pd.Series, name: str, kind: str) -> pd.Series:
@@ -283,7 +297,10 @@ class FieldEncoder(TransformerMixin, BaseEstimator):
             )
             feats = [f"{name}={c}" for c in cats]
             blocks.append((mat, name, kind, feats))
-        return hstack_fields(blocks)
+        out = hstack_fields(blocks)
+        return FieldMatrix._from_parts(
+            out.tocsr(), self._output_fields(), out.feature_names
+        )
 
     def get_feature_names_out(self, input_features=None):
         """Output column names: ``"column=category"``, or ``"column"`` if numeric."""

@@ -16,10 +16,20 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from .._fields import FieldMatrix, Fields
+from .._fields import FieldMatrix
+from .._input import made_csr
 
 #: Up to this many rows, FieldEncoder.transform takes this path.
 FEW_ROWS = 32
+
+#: A canonical csr_matrix's attributes besides its arrays and shape (as
+#: scipy sets them; the format known).
+CANONICAL = {
+    **{k: v for k, v in vars(sp.csr_matrix((1, 1))).items()
+       if k not in ("data", "indices", "indptr", "_shape")},
+    "_has_canonical_format": True,
+    "_has_sorted_indices": True,
+}  # fmt: skip
 
 
 class Layout:
@@ -29,7 +39,7 @@ class Layout:
 
     def __init__(self, encoder):
         self.fields, self.codes, self.starts = [], [], []
-        widths, start = [], 0
+        start = 0
         for col, name, kind in zip(
             encoder._columns, encoder.field_names_, encoder.field_kinds_
         ):
@@ -39,11 +49,9 @@ class Layout:
             self.fields.append((col, name, kind, _kind_of(cats)))
             self.codes.append(codes)
             self.starts.append(start)
-            widths.append(width)
             start += width
         self.n_columns = start
-        index = np.repeat(np.arange(len(widths), dtype=np.int64), widths)
-        self.out = Fields(index, encoder.field_names_, encoder.field_kinds_)
+        self.out = encoder._output_fields()
         self.feature_names = encoder.get_feature_names_out()
 
 
@@ -81,7 +89,7 @@ def encode_rows(encoder, layout: Layout, X: pd.DataFrame):
                 value = (raw - encoder.mean_[name]) / encoder.scale_[name]
             if np.isinf(value).any():
                 return None
-            keep = np.flatnonzero(np.nan_to_num(value, nan=0.0))
+            keep = np.flatnonzero((value != 0) & (value == value))  # (not NaN)
             rows.extend(keep.tolist())
             cols.extend([start] * len(keep))
             vals.extend(value[keep].tolist())
@@ -123,12 +131,19 @@ def _csr(rows, cols, vals, n_rows, n_columns):
         vals = np.add.reduceat(vals, first)
     key = key[first]
     indptr = np.searchsorted(key // n_columns, np.arange(n_rows + 1))
-    X = sp.csr_matrix(
-        (vals, (key % n_columns).astype(np.int32), indptr.astype(np.int32)),
-        shape=(n_rows, n_columns),
+    if max(n_rows, n_columns) > np.iinfo(np.int32).max:  # (scipy's int64)
+        X = sp.csr_matrix((vals, key % n_columns, indptr), (n_rows, n_columns))
+        X.has_canonical_format = True
+        return X
+    # (the arrays scipy's constructor would keep, made directly: its checks
+    # cost more than the rest)
+    return made_csr(
+        CANONICAL,
+        _shape=(n_rows, n_columns),
+        data=vals,
+        indices=(key % n_columns).astype(np.int32),
+        indptr=indptr.astype(np.int32),
     )
-    X.has_canonical_format = True
-    return X
 
 
 def _column(X: pd.DataFrame, col):
