@@ -101,13 +101,15 @@ class _WideDeep(_BaseEstimator):
     def _model_input(self, X, fit=False):
         """``X`` with its cross-product fields appended (the crosser is
         fitted on the training rows)."""
+        if fit:
+            self.crosser_ = None
         if isinstance(X, RelationalMatrix):
             if not self.crosses:
                 return X, self._fields
             X = X.tocsr()  # (the crosses read the expanded columns)
         X = FieldMatrix._from_parts(X, self._fields)
-        if fit:
-            self.crosser_ = FieldCrosser(self.crosses).fit(X) if self.crosses else None
+        if fit and self.crosses:
+            self.crosser_ = FieldCrosser(self.crosses).fit(X)
         if self.crosser_ is not None:
             X = self.crosser_.transform(X)
         return X.tocsr(), X._fields
