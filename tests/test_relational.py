@@ -8,10 +8,13 @@ import pytest
 import scipy.sparse as sp
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
+from sklearn.pipeline import make_pipeline
 
 import sklfi
+import sklfi.io
 from sklfi import FieldMatrix, RelationalMatrix
 from sklfi._gibbs import Sampler, predict_one
+from sklfi.preprocessing import MovieLensFeatures
 
 CLASSIFIERS = [
     "FMClassifier",
@@ -215,3 +218,33 @@ def test_a_model_refuses_other_fields_or_width():
     renamed = RelationalMatrix(X.row_part, [X.blocks[0], (other, X.blocks[1][1])])
     with pytest.raises(ValueError, match="field"):
         est.predict(renamed)
+
+
+def test_movielens_features_give_the_expanded_numbers(movielens, tmp_path):
+    r = movielens.ratings
+    r = r[r.user_id <= 80].reset_index(drop=True)
+    train, test = r.iloc[:3000], r.iloc[3000:]
+    groups = ["user_id", "item_id", "age", "genres", "user_items", "item_users"]
+    args = movielens.users, movielens["items"], groups
+    rel = MovieLensFeatures(*args).fit(train)
+    flat = MovieLensFeatures(*args, relational=False).fit(train)
+    for rows in (train, test):
+        a, b = rel.transform(rows), flat.transform(rows)
+        assert isinstance(a, RelationalMatrix) and isinstance(b, FieldMatrix)
+        assert (a.tocsr() != b.tocsr()).nnz == 0
+        assert a.field_names == b.field_names and a.field_kinds == b.field_kinds
+        np.testing.assert_array_equal(a.fields, b.fields)
+        np.testing.assert_array_equal(a.feature_names, b.feature_names)
+    # each user's and movie's list is stored once
+    a = rel.transform(train)
+    stored = a.row_part.nnz + sum(t.nnz for t, _ in a.blocks)
+    assert stored < a.nnz / 5
+    sklfi.io.save(rel, tmp_path / "features.sklfi")
+    back = sklfi.io.load(tmp_path / "features.sklfi")
+    assert back.relational and (back.transform(test).tocsr() != b.tocsr()).nnz == 0
+    # a pipeline fits on the blocks and predicts as on the expanded matrix
+    est = sklfi.FMRegressor(max_epochs=1, random_state=0)
+    p = make_pipeline(MovieLensFeatures(*args), est).fit(train, train.rating)
+    q = make_pipeline(MovieLensFeatures(*args, relational=False), est)
+    q.fit(train, train.rating)
+    np.testing.assert_array_equal(p.predict(test), q.predict(test))
