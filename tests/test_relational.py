@@ -248,3 +248,22 @@ def test_movielens_features_give_the_expanded_numbers(movielens, tmp_path):
     q = make_pipeline(MovieLensFeatures(*args, relational=False), est)
     q.fit(train, train.rating)
     np.testing.assert_array_equal(p.predict(test), q.predict(test))
+
+
+def test_crosses_and_onnx_read_the_spelled_out_rows():
+    pytest.importorskip("onnxruntime")
+    import onnxruntime as ort
+
+    from sklfi.export import onnx_inputs, to_onnx
+    from sklfi.preprocessing import FieldCrosser
+
+    X, y = relational_data()
+    crosser = FieldCrosser([("item", "user_likes")])
+    np.testing.assert_array_equal(
+        crosser.fit_transform(X).tocsr().toarray(),
+        crosser.fit_transform(expanded(X)).tocsr().toarray(),
+    )
+    est = sklfi.DeepFMClassifier(max_epochs=1, random_state=0).fit(X, y)
+    session = ort.InferenceSession(to_onnx(est).SerializeToString())
+    _, proba = session.run(None, onnx_inputs(est, X[:7]))
+    np.testing.assert_allclose(proba, est.predict_proba(X[:7]), atol=1e-5)

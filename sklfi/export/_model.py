@@ -27,6 +27,7 @@ from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from .._batch import SparseBatch
+from .._relational import RelationalMatrix
 
 #: The opset of every graph sklfi writes (``StringSplit`` needs 20).
 OPSET = 20
@@ -176,6 +177,8 @@ def csr_feed(estimator, X) -> dict:
     validated as ``predict`` validates ``X``."""
     check_sgd(estimator)
     X, _ = estimator._model_input(estimator._validate(X, reset=False))
+    if isinstance(X, RelationalMatrix):  # (the graph reads the rows spelled out)
+        X = X.tocsr()
     return csr_arrays(X)
 
 

@@ -8,6 +8,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from .._fields import FieldMatrix, Fields
+from .._relational import RelationalMatrix
 
 __all__ = ["FieldCrosser"]
 
@@ -199,6 +200,8 @@ class FieldCrosser(TransformerMixin, BaseEstimator):
 
 
 def _check_field_matrix(X) -> FieldMatrix:
+    if isinstance(X, RelationalMatrix):  # (crosses read the expanded columns)
+        return FieldMatrix._from_parts(X.tocsr(), X._fields, X.feature_names)
     if not isinstance(X, FieldMatrix):
         raise TypeError(
             "FieldCrosser needs a FieldMatrix (from FieldEncoder, or "
