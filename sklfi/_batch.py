@@ -58,6 +58,12 @@ class SparseBatch:
         ``k`` is slot ``k`` alone (:attr:`one_per_field`).
     sample_weight : FloatTensor of shape (B,) or None
         Weights of the rows in the loss (used by the training loop only).
+    units : LongTensor of shape (B, P) or None
+        Set in a batch of a :class:`~sklfi.RelationalMatrix`: the non-zeros
+        are then those of ``U`` *units* (each row's row-level part, and each
+        entity the batch's rows point to, once), :attr:`row` and
+        :attr:`offsets` are the units', and row ``b`` is the sum of units
+        ``units[b]`` (:meth:`rows_of`). ``None``: every unit is a row.
     """
 
     idx: Tensor
@@ -69,11 +75,26 @@ class SparseBatch:
     slot: Tensor | None = None
     slot_offsets: Tensor | None = None
     sample_weight: Tensor | None = None
+    units: Tensor | None = None
 
     @property
     def n_rows(self) -> int:
         """``B``; rows may have no non-zero at all."""
+        if self.units is not None:
+            return self.units.shape[0]
         return self.offsets.shape[0]  # (not len(): a symbol when exported)
+
+    @property
+    def n_units(self) -> int:
+        """``U``, the units the non-zeros are grouped in (:attr:`units`)."""
+        return self.offsets.shape[0]
+
+    def rows_of(self, t: Tensor) -> Tensor:
+        """Per-row values ``(B, ...)`` from per-unit ones ``t`` ``(U, ...)``
+        (a sum over the rows' units; ``t`` itself when every unit is a row).
+        Each field lies in one unit of a row, so its sums are the same, to
+        the last bit, as over the row's non-zeros at once."""
+        return t if self.units is None else t[self.units].sum(1)
 
     def __len__(self) -> int:
         return self.n_rows
@@ -104,7 +125,7 @@ class SparseBatch:
         batch is known to be in field order (:attr:`field_sorted`). Nothing
         here reads a value back from the device.
         """
-        n_slots = self.n_rows * n_fields
+        n_slots = self.n_units * n_fields
         if self.one_per_field:
             if len(self.idx) != n_slots:
                 raise ValueError(
@@ -135,6 +156,10 @@ class SparseBatch:
         extra, N = n_rows - self.n_rows, len(self.idx)
         if extra <= 0:
             return self
+        if self.units is not None:  # (rows of one more, empty, unit)
+            units = self.units.new_full((extra, self.units.shape[1]), self.n_units)
+            offsets = torch.cat([self.offsets, self.offsets.new_full((1,), N)])
+            return replace(self, offsets=offsets, units=torch.cat([self.units, units]))
         if not self.one_per_field:
             offsets = self.offsets.new_full((extra,), N)
             return replace(self, offsets=torch.cat([self.offsets, offsets]))
@@ -175,6 +200,7 @@ class SparseBatch:
             slot=move(self.slot),
             slot_offsets=move(self.slot_offsets),
             sample_weight=move(self.sample_weight),
+            units=move(self.units),
         )
 
 

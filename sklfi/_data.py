@@ -96,17 +96,13 @@ class CSRDataset(Dataset):
         device="cpu", fields_in_order=None,
     ):  # fmt: skip
         # a RelationalMatrix: the rows of a stacked matrix that make up each
-        # row (its row part, then its entities' rows), gathered per batch
-        self.parts = None
+        # row (its row part, then its entities' rows), each taken once a
+        # batch (the batch's units)
+        self.parts, self.n_rows = None, X.shape[0]
         if isinstance(X, RelationalMatrix):
-            self.n_rows = X.shape[0]
-            self.one_per_field = fields is not None and _relational_one_per_field(X)
-            tables = [X.row_part] + [t for t, _ in X.blocks]
-            sorted_parts = all(t.tocsr().has_sorted_indices for t in tables)
+            self.one_per_field = False  # (a unit holds its part's fields only)
             X, self.parts = X.sources()
-            X.has_sorted_indices = sorted_parts  # (each row's parts in column order)
         else:
-            self.n_rows = X.shape[0]
             self.one_per_field = fields is not None and one_per_field(
                 X, fields, n_fields
             )
@@ -148,6 +144,9 @@ class CSRDataset(Dataset):
         if rows is None and self.n_rows <= batch_size and self.target.type == "cpu":
             yield self._whole(), self.y  # (a small request: one batch, directly)
             return
+        if self.parts is not None:
+            yield from self._unit_batches(rows, batch_size)
+            return
         chunks = self._chunks(rows, batch_size * chunk)
         if not self.resident:
             chunks = _stream(chunks, self.target)
@@ -177,10 +176,9 @@ class CSRDataset(Dataset):
         padding in torch ops cost more than its lookups)."""
         n = self.n_rows
         if self.parts is not None:
-            counts, idx, val = self._gather(np.arange(n))
-            indptr = np.concatenate(([0], np.cumsum(counts)))
-        else:
-            indptr, idx, val = self.indptr, self.indices, self.data
+            batch = self._units_batch(np.arange(n))[0]
+            return batch if n_rows is None else batch.padded(n_rows)
+        indptr, idx, val = self.indptr, self.indices, self.data
         extra = 0 if n_rows is None else max(n_rows - n, 0)
         if extra and self.one_per_field:  # (copies of the last row)
             F = len(idx) // n
@@ -205,11 +203,8 @@ class CSRDataset(Dataset):
         if rows is not None:
             rows = np.asarray(rows, dtype=np.int64)
         for first in range(0, n, size):
-            if rows is None and self.parts is None:
+            if rows is None:
                 counts, idx, val, part = self._slice(first, size)
-            elif rows is None:
-                part = slice(first, min(first + size, n))
-                counts, idx, val = self._gather(np.arange(part.start, part.stop))
             else:
                 part = rows[first : first + size]
                 counts, idx, val = self._gather(part)
@@ -224,16 +219,31 @@ class CSRDataset(Dataset):
         counts = np.diff(self.indptr[first : stop + 1])
         return counts, self.indices[nnz], _at(self.data, nnz), slice(first, stop)
 
+    def _unit_batches(self, rows, size):
+        """:meth:`batches` of a RelationalMatrix: each batch's units."""
+        order = np.arange(self.n_rows) if rows is None else np.asarray(rows)
+        for first in range(0, len(order), size):
+            batch, y = self._units_batch(order[first : first + size].astype(np.int64))
+            yield batch.to(self.target), (None if y is None else y.to(self.target))
+
+    def _units_batch(self, rows):
+        """The RelationalMatrix rows ``rows`` as one batch of units (the rows'
+        parts, every entity once: its features embedded once a batch), and
+        their targets."""
+        units, inverse = np.unique(self.parts[rows], return_inverse=True)
+        counts, idx, val = self._gather(units)
+        where = _send(rows, self.device)
+        batch = SparseBatch(
+            idx, val, _repeat(np.arange(len(units)), counts, len(idx), self.device),
+            _send(np.cumsum(counts) - counts, self.device).to(idx.dtype),
+            False, self.field_sorted, sample_weight=_at(self.sample_weight, where),
+            units=_send(inverse.reshape(len(rows), -1), self.device),
+        )  # fmt: skip
+        return batch, _at(self.y, where)
+
     def _gather(self, rows):
         """The rows ``rows``: their non-zero counts, and their non-zeros'
-        columns and values, gathered on the data's device (a relational
-        row's parts one after the other)."""
-        if self.parts is not None:
-            counts, idx, val = self._take(self.parts[rows].ravel())
-            return counts.reshape(len(rows), -1).sum(1), idx, val
-        return self._take(rows)
-
-    def _take(self, rows):
+        columns and values, gathered on the data's device."""
         begins = self.indptr[rows]
         counts = self.indptr[rows + 1] - begins
         total = int(counts.sum())
@@ -249,18 +259,6 @@ class CSRDataset(Dataset):
 
     def __getitem__(self, i):
         return self.__getitems__([i])
-
-
-def _relational_one_per_field(X) -> bool:
-    """Whether every row of a RelationalMatrix holds one non-zero per field,
-    in field order: so does each of its parts, and every row has its
-    entities (a table's fields follow the row part's)."""
-    parts = [X.row_part] + [table for table, _ in X.blocks]
-    return all(
-        one_per_field(part.tocsr(), part.fields, part._fields.n_fields)
-        for part in parts
-        if part.shape[1]
-    ) and all(bool((index >= 0).all()) for _, index in X.blocks)
 
 
 def _stream(chunks, device):
