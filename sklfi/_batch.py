@@ -63,7 +63,8 @@ class SparseBatch:
         are then those of ``U`` *units* (each row's row-level part, and each
         entity the batch's rows point to, once), :attr:`row` and
         :attr:`offsets` are the units', and row ``b`` is the sum of units
-        ``units[b]`` (:meth:`rows_of`). ``None``: every unit is a row.
+        ``units[b]`` (:func:`sklfi.nn._segment.unit_sum`). ``None``: every
+        unit is a row.
     """
 
     idx: Tensor
@@ -88,13 +89,6 @@ class SparseBatch:
     def n_units(self) -> int:
         """``U``, the units the non-zeros are grouped in (:attr:`units`)."""
         return self.offsets.shape[0]
-
-    def rows_of(self, t: Tensor) -> Tensor:
-        """Per-row values ``(B, ...)`` from per-unit ones ``t`` ``(U, ...)``
-        (a sum over the rows' units; ``t`` itself when every unit is a row).
-        Each field lies in one unit of a row, so its sums are the same, to
-        the last bit, as over the row's non-zeros at once."""
-        return t if self.units is None else t[self.units].sum(1)
 
     def __len__(self) -> int:
         return self.n_rows

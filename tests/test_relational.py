@@ -318,3 +318,12 @@ def test_a_batch_embeds_each_entity_once():
     assert padded.n_rows == 128
     assert torch.equal(dense(padded)[:100], dense(rel))
     assert not dense(padded)[100:].any()
+
+
+def test_a_seeded_fit_on_blocks_is_the_same_in_every_run():
+    # (the rows' sums of their units scatter their gradient in a fixed order,
+    # on several threads too)
+    X, y = relational_data(n=4000, n_users=300, n_items=200)
+    est = sklfi.DeepFMClassifier(max_epochs=1, batch_size=1024, random_state=0)
+    runs = [clone(est).fit(X, y).predict_proba(X) for _ in range(2)]
+    np.testing.assert_array_equal(*runs)

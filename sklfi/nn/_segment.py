@@ -152,3 +152,20 @@ def row_sum(v: Tensor, x) -> Tensor:
     """Sum the per-non-zero values ``v`` (N, C) over each row of the
     :class:`~sklfi.nn.SparseBatch` ``x``: ``(B, C)``."""
     return segment_sum(v, x.offsets, x.row)
+
+
+def unit_sum(t: Tensor, x) -> Tensor:
+    """Per-row values ``(B, ...)`` of the :class:`~sklfi.nn.SparseBatch`
+    ``x`` from its per-unit ones ``t`` ``(U, ...)``: each row's units added
+    up (``t`` itself when every unit is a row, :attr:`~SparseBatch.units`).
+    Each field lies in one unit of a row, so a field's sums are the same,
+    to the last bit, as over the row's non-zeros at once. The gradient is
+    scattered by :func:`add_rows`, the same in every run."""
+    if x.units is None:
+        return t
+    flat, where = t.reshape(t.shape[0], -1), x.units.reshape(-1)
+    if t.requires_grad and torch.is_grad_enabled():
+        picked = _Gather.apply(flat, where, False)
+    else:
+        picked = flat.index_select(0, where)
+    return picked.view(*x.units.shape, *t.shape[1:]).sum(1)

@@ -18,7 +18,7 @@ import torch
 from torch import Tensor, nn
 
 from .._batch import SparseBatch
-from ._segment import row_sum, segment_sum
+from ._segment import row_sum, segment_sum, unit_sum
 from .interaction import bi_interaction
 
 __all__ = [
@@ -142,8 +142,8 @@ class FeatureEmbedding(nn.Embedding):
 
     def forward(self, x: SparseBatch) -> Embedded:
         e = self._entries(x)
-        total, linear = self._split(x.rows_of(row_sum(e, x)))
-        squares = x.rows_of(row_sum(self._split(e)[0].square(), x))
+        total, linear = self._split(unit_sum(row_sum(e, x), x))
+        squares = unit_sum(row_sum(self._split(e)[0].square(), x), x)
         linear = None if linear is None else self.bias + linear
         return Embedded(linear, pairs=bi_interaction(total, squares))
 
@@ -189,7 +189,7 @@ class FieldEmbedding(FeatureEmbedding):
         grouped by field: ``(B, F, C)``."""
         sparse = self.sparse and idx is not None  # (a lookup in the table)
         pooled = segment_sum(v, g.slot_offsets, g.slot, idx, val, sparse)
-        return g.rows_of(pooled.view(g.n_units, self.n_fields, -1))
+        return unit_sum(pooled.view(g.n_units, self.n_fields, -1), g)
 
     def forward(self, x: SparseBatch, pairs: bool = False) -> Embedded:
         """The linear term and field embeddings; with ``pairs``, also the
@@ -201,7 +201,7 @@ class FieldEmbedding(FeatureEmbedding):
             return Embedded(self._linear(linear), fields)
         e = self._entries(g)
         fields, linear = self._split(self._pool(g, e))
-        squares = g.rows_of(row_sum(self._split(e)[0].square(), g))
+        squares = unit_sum(row_sum(self._split(e)[0].square(), g), g)
         pair = bi_interaction(fields.sum(1), squares)
         return Embedded(self._linear(linear), fields, pair)
 
@@ -267,7 +267,7 @@ class FieldAwareEmbedding(FieldEmbedding):
             if g.val is not None:
                 own = own * g.val.unsqueeze(-1)
         # (a row gets the same sums on both paths, to the last bit)
-        pairs = 0.5 * (cross - g.rows_of(row_sum(own.square(), g)))
+        pairs = 0.5 * (cross - unit_sum(row_sum(own.square(), g), g))
         return Embedded(self._linear(linear), pairs=pairs)
 
 
@@ -295,4 +295,4 @@ class DenseFeatures(nn.Module):
         val = self.one.expand(len(x.idx)) if x.val is None else x.val
         out = val.new_zeros(x.n_units * (self.n_dense + 1))
         out = out.index_add_(0, flat, val).view(x.n_units, self.n_dense + 1)
-        return x.rows_of(out[:, : self.n_dense])
+        return unit_sum(out[:, : self.n_dense], x)
