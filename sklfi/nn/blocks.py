@@ -62,6 +62,14 @@ class MLP(nn.Sequential):
         super().__init__(*layers)
         self.out_features = in_features if out_features is None else out_features
 
+    def forward(self, x: Tensor) -> Tensor:
+        for layer in self:
+            # (dropout is the identity out of training: not called, for a
+            # served row's sake)
+            if self.training or not isinstance(layer, nn.Dropout):
+                x = layer(x)
+        return x
+
 
 class Readout(nn.Module):
     """Map an interaction vector to the outputs: ``(B, D) -> (B, K)``.
