@@ -57,10 +57,16 @@ class FieldInput:
     def _validate_relational(self, X, y, reset, **y_params):
         """:meth:`_validate` for a RelationalMatrix: sklearn's checks of each
         part, of y, and of the expanded width and fields."""
-        if X.shape[0] == 0:
+        for n, what in ((X.shape[0], "sample"), (X.shape[1], "feature")):
+            if n == 0:
+                raise ValueError(
+                    f"Found array with 0 {what}(s) (shape={X.shape}) while a "
+                    "minimum of 1 is required."
+                )
+        if y is None:
             raise ValueError(
-                "Found array with 0 sample(s) (shape=(0, "
-                f"{X.shape[1]})) while a minimum of 1 is required."
+                f"{type(self).__name__} requires y to be passed, but the target "
+                "y is None."
             )
         X = X.checked()
         if reset:

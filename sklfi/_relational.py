@@ -87,8 +87,9 @@ class RelationalMatrix:
             checked.append((table, _check_index(index, n, table.shape[0], b)))
         self._set(X, tuple(checked), _joined(X, [t for t, _ in checked]))
 
-    def _set(self, X, blocks, fields):
+    def _set(self, X, blocks, fields, checked=None):
         self.row_part, self.blocks, self._fields = X, blocks, fields
+        self._checked = checked  # (the dtype checked() made it of)
         return self
 
     @property
@@ -118,7 +119,8 @@ class RelationalMatrix:
 
     @property
     def nnz(self):
-        """Non-zeros of the expanded matrix (counted, not stored)."""
+        """Stored values of the expanded matrix (counted, not stored; as
+        scipy counts them, duplicates and explicit zeros included)."""
         total = self.row_part.nnz
         for table, index in self.blocks:
             counts = np.append(np.diff(table.tocsr().indptr), 0)
@@ -127,7 +129,8 @@ class RelationalMatrix:
 
     @property
     def dtype(self):
-        return self.row_part.dtype
+        """The type that holds every part's values."""
+        return np.result_type(self.row_part.dtype, *(t.dtype for t, _ in self.blocks))
 
     def __len__(self):
         return self.row_part.shape[0]
@@ -195,18 +198,21 @@ class RelationalMatrix:
 
     def checked(self, dtype=np.float32):
         """The matrix with canonical CSR parts of ``dtype``, finite values
-        (sklearn's checks of every part, with their errors)."""
-        parts = [self.row_part] + [t for t, _ in self.blocks]
+        (sklearn's checks of every part, with their errors), its tables
+        holding only the entities its rows point to (a few rows' request
+        then costs those entities, not the whole tables)."""
+        made = getattr(self, "_checked", None)  # (np.dtype(None) is float64)
+        if made is not None and made == np.dtype(dtype):
+            return self  # (made by checked() already)
+        referenced = [_referenced(t, index) for t, index in self.blocks]
+        parts = [self.row_part] + [t for t, _ in referenced]
         csrs = []
         for part in parts:
-            csr = check_array(part.tocsr(), accept_sparse="csr", dtype=dtype,
-                              ensure_min_samples=0, ensure_min_features=0)  # fmt: skip
-            if not csr.has_canonical_format:
-                csr = csr.copy()
-                csr.sum_duplicates()
+            csr = _checked_part(part.tocsr(), dtype)
             csrs.append(FieldMatrix._from_parts(csr, part._fields, part.feature_names))
-        blocks = tuple((t, index) for t, (_, index) in zip(csrs[1:], self.blocks))
-        return type(self).__new__(type(self))._set(csrs[0], blocks, self._fields)
+        blocks = tuple((t, index) for t, (_, index) in zip(csrs[1:], referenced))
+        new = type(self).__new__(type(self))
+        return new._set(csrs[0], blocks, self._fields, np.dtype(dtype))
 
     def __array__(self, *args, **kwargs):
         raise TypeError(
@@ -236,6 +242,41 @@ def gather_rows(indptr, rows):
         ends[-1] if len(ends) else 0
     )
     return counts, take
+
+
+def _checked_part(csr, dtype):
+    """A part as a canonical CSR matrix of finite ``dtype`` values: as it is
+    when it is one already (a served request's few rows skip sklearn's
+    general checks), else through them, with their errors."""
+    if csr.dtype.kind == "f" and csr.dtype != dtype:
+        with np.errstate(over="ignore"):  # (too large: the checks say so)
+            csr = csr.astype(dtype)
+    ready = (
+        type(csr) is sp.csr_matrix
+        and csr.dtype == dtype
+        and csr.has_canonical_format
+        and bool(np.isfinite(csr.data).all())
+    )
+    if ready:
+        return csr
+    csr = check_array(csr, accept_sparse="csr", dtype=dtype,
+                      ensure_min_samples=0, ensure_min_features=0)  # fmt: skip
+    if not csr.has_canonical_format:
+        csr = csr.copy()
+        csr.sum_duplicates()
+    return csr
+
+
+def _referenced(table, index):
+    """The table's rows of the entities ``index`` points to, and the index
+    into them (the table itself when it points to every one)."""
+    used = np.unique(index[index >= 0])
+    if len(used) == table.shape[0]:
+        return table, index
+    where = np.full(len(index), -1, dtype=np.int64)
+    where[index >= 0] = np.searchsorted(used, index[index >= 0])
+    rows = table.tocsr()[used]
+    return FieldMatrix._from_parts(rows, table._fields, table.feature_names), where
 
 
 def _power(part, n):

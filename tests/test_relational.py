@@ -327,3 +327,35 @@ def test_a_seeded_fit_on_blocks_is_the_same_in_every_run():
     est = sklfi.DeepFMClassifier(max_epochs=1, batch_size=1024, random_state=0)
     runs = [clone(est).fit(X, y).predict_proba(X) for _ in range(2)]
     np.testing.assert_array_equal(*runs)
+
+
+def test_values_keep_their_type_and_bad_input_is_refused():
+    rows = FieldMatrix(np.eye(3, dtype=np.int64), fields=[0, 0, 0], field_names=["a"])
+    likes = FieldMatrix(np.array([[0.5, 0.25], [0, 0.75]]), fields=[0, 0],
+                        field_names=["likes"])  # fmt: skip
+    X = RelationalMatrix(rows, [(likes, [0, 1, 0])])
+    assert X.dtype == np.float64
+    np.testing.assert_array_equal(
+        X.tocsr().toarray()[:, 3:], [[0.5, 0.25], [0, 0.75], [0.5, 0.25]]
+    )
+    none = FieldMatrix(sp.csr_matrix((4, 0)), fields=np.zeros(0, int))
+    with pytest.raises(ValueError, match="0 feature"):
+        sklfi.FMClassifier().fit(RelationalMatrix(none, []), [0, 1, 0, 1])
+    Xr, y = relational_data()
+    with pytest.raises(ValueError, match="requires y"):
+        sklfi.FMClassifier().fit(Xr, None)
+
+
+def test_a_request_reads_only_its_entities():
+    X, y = relational_data()
+    est = sklfi.FMClassifier(max_epochs=1, random_state=0).fit(X, y)
+    few = X[[3, 7]]
+    checked = few.checked(np.float64)
+    assert [t.shape[0] for t, _ in checked.blocks] <= [2, 2]
+    assert (checked.tocsr() != few.tocsr()).nnz == 0
+    np.testing.assert_allclose(
+        est.predict_proba(few), est.predict_proba(X)[[3, 7]], rtol=0, atol=1e-7
+    )
+    bayes = sklfi.BayesianFMRegressor(n_iter=8, n_burn_in=2, random_state=0)
+    bayes.fit(X, y * 1.0)
+    np.testing.assert_allclose(bayes.predict(few), bayes.predict(X)[[3, 7]], atol=1e-12)

@@ -287,9 +287,13 @@ class MovieLensFeatures(TransformerMixin, BaseEstimator):
                                  ("item_users", item, self._user_ids)):  # fmt: skip
             if group in self._implicit:
                 names = [f"{group}={i}" for i in ids]
-                if self.relational:
-                    table = self._implicit[group][:-1]
-                    tables.append((_fields_of([(table, group, names)], 0), rows))
+                if self.relational:  # (a table of the entities the rows name)
+                    known = rows >= 0
+                    used = np.unique(rows[known])
+                    index = np.full(len(rows), -1, dtype=np.int64)
+                    index[known] = np.searchsorted(used, rows[known])
+                    table = self._implicit[group][used]
+                    tables.append((_fields_of([(table, group, names)], 0), index))
                 else:
                     blocks[group] = (self._implicit[group][rows], names)
         out = _fields_of(
