@@ -10,6 +10,7 @@ is the batch's business, known to no model.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -17,14 +18,16 @@ import scipy.sparse as sp
 import torch
 from torch import Tensor
 
-__all__ = ["SparseBatch", "one_per_field"]
+__all__ = ["SparseBatch", "array_batch", "csr_batch", "one_per_field"]
+
+
+_is_exporting = getattr(torch.compiler, "is_exporting", None)  # (torch >= 2.5)
 
 
 def exporting() -> bool:
     """Whether torch is tracing a module for export (``torch.export``, the
     ONNX exporter's front end): the graph then takes the ops that export."""
-    is_exporting = getattr(torch.compiler, "is_exporting", None)
-    return bool(is_exporting and is_exporting())
+    return bool(_is_exporting and _is_exporting())
 
 
 @dataclass
@@ -94,20 +97,21 @@ class SparseBatch:
         return self.n_rows
 
     @classmethod
-    def from_csr(cls, X, fields=None, n_fields=None) -> SparseBatch:
-        """Every row of a sparse matrix ``X`` as one batch; ``fields`` (the
-        field id of every column) lets it know when it holds one non-zero per
-        field."""
+    def from_csr(
+        cls, X, fields=None, n_fields=None, n_rows=None, fields_in_order=None
+    ) -> SparseBatch:
+        """Every row of a sparse matrix ``X`` as one batch on the CPU.
+
+        ``fields`` (the field id of every column) lets the batch know when
+        it holds one non-zero per field, and sets its (row, field) slots as
+        :meth:`by_field` sets them; ``fields_in_order`` says whether each
+        field's columns precede the next field's, if known (a check of every
+        column otherwise). With ``n_rows``, the batch is padded to that many
+        rows as :meth:`padded` pads it.
+        """
         X = sp.csr_matrix(X, dtype=np.float32, copy=True)
         X.sum_duplicates()  # (in place: on a copy, which shares no array)
-        from ._data import CSRDataset
-
-        data = CSRDataset(X, fields=fields, n_fields=n_fields)
-        empty = data.indices[:0]  # (when X has no row)
-        batches = data.batches(None, max(X.shape[0], 1))
-        return next(
-            batches, (cls(empty, None, empty, empty, data.one_per_field), None)
-        )[0]
+        return csr_batch(X, fields, n_fields, n_rows, fields_in_order)
 
     def by_field(self, field_index: Tensor, n_fields: int) -> SparseBatch:
         """The batch with its non-zeros in (row, field) slot order and
@@ -120,8 +124,10 @@ class SparseBatch:
         here reads a value back from the device.
         """
         n_slots = self.n_units * n_fields
+        if self.slot_offsets is not None and self.slot_offsets.shape[0] == n_slots:
+            return self  # (its producer set the slots: :func:`csr_batch`)
         if self.one_per_field:
-            if len(self.idx) != n_slots:
+            if self.idx.shape[0] != n_slots:
                 raise ValueError(
                     f"a batch flagged one_per_field holds {len(self.idx)} "
                     f"non-zeros, not one per row and field ({n_slots})."
@@ -147,16 +153,17 @@ class SparseBatch:
         The extra rows are empty, or, in a batch flagged
         :attr:`one_per_field`, copies of the last row (so that the flag
         still holds)."""
-        extra, N = n_rows - self.n_rows, len(self.idx)
+        extra, N = n_rows - self.n_rows, self.idx.shape[0]
         if extra <= 0:
             return self
         if self.units is not None:  # (rows of one more, empty, unit)
             units = self.units.new_full((extra, self.units.shape[1]), self.n_units)
             offsets = torch.cat([self.offsets, self.offsets.new_full((1,), N)])
             return replace(self, offsets=offsets, units=torch.cat([self.units, units]))
-        if not self.one_per_field:
+        if not self.one_per_field:  # (its slots, if set, found again)
             offsets = self.offsets.new_full((extra,), N)
-            return replace(self, offsets=torch.cat([self.offsets, offsets]))
+            offsets = torch.cat([self.offsets, offsets])
+            return replace(self, offsets=offsets, slot=None, slot_offsets=None)
         F = N // self.n_rows  # the copies: rows n_rows.., non-zeros N..
 
         def grow(t, copies):
@@ -230,3 +237,78 @@ def one_per_field(X: sp.csr_matrix, fields, n_fields=None) -> bool:
         return False  # (so that the ranges below span n_features at most)
     field_index = torch.as_tensor(field_index)
     return all(bool((field_index[lo[f] : hi[f] + 1] == f).all()) for f in range(F))
+
+
+def csr_batch(
+    X, fields=None, n_fields=None, n_rows=None, fields_in_order=None
+) -> SparseBatch:
+    """The rows of a canonical float32 CSR matrix ``X`` as one batch on the
+    CPU, made with a few numpy calls: for a served request, whose batch
+    torch's calls would make in more time than its lookups take.
+
+    With ``n_rows``, padded to that many rows as :meth:`SparseBatch.padded`
+    pads; with ``fields`` (the field of every column) and ``n_fields``, its
+    slots set as :meth:`SparseBatch.by_field` sets them (the same tensors,
+    so the same sums); ``fields_in_order`` as for
+    :meth:`SparseBatch.from_csr`.
+    """
+    flags = (False, False)
+    if fields is not None:
+        fields = np.asarray(fields, dtype=np.int64)
+        if n_fields is None:
+            n_fields = int(fields.max()) + 1 if len(fields) else 0
+        if fields_in_order is None:
+            fields_in_order = bool(np.all(np.diff(fields) >= 0))
+        flags = (
+            one_per_field(X, fields, n_fields),
+            bool(X.has_sorted_indices and fields_in_order),
+        )
+    val = None if (X.data == 1).all() else X.data  # (one-hot: no values)
+    return array_batch(X.indptr, X.indices, val, flags, fields, n_fields, n_rows)
+
+
+def array_batch(
+    indptr, idx, val, flags, fields=None, n_fields=None, n_rows=None
+) -> SparseBatch:
+    """:func:`csr_batch` of a CSR matrix's arrays (``val`` ``None`` when
+    one-hot) and its flags (:attr:`~SparseBatch.one_per_field`,
+    :attr:`~SparseBatch.field_sorted`)."""
+    flagged, field_sorted = flags
+    n = len(indptr) - 1
+    extra = 0 if n_rows is None else max(n_rows - n, 0)
+    if extra and flagged and n:  # (copies of the last row)
+        N = len(idx)
+        F = N // n
+        take = np.arange(N + extra * F)
+        take[N:] = take[N:] % F + (N - F)
+        idx, val = idx[take], (None if val is None else val[take])
+        indptr = np.arange(0, (n + extra) * F + 1, F)
+    elif extra:  # (empty rows)
+        indptr = np.concatenate((indptr, np.full(extra, indptr[-1])))
+    counts = indptr[1:] - indptr[:-1]
+    row = np.repeat(np.arange(len(counts)), counts)
+    slot = starts = None
+    if fields is not None and not flagged:
+        slot = row * n_fields + fields[idx]
+        if not field_sorted:
+            order = np.argsort(slot, kind="stable")
+            slot, idx = slot[order], idx[order]
+            val = None if val is None else val[order]
+        per_slot = np.bincount(slot, minlength=len(counts) * n_fields)
+        starts = host_tensor((np.cumsum(per_slot) - per_slot).astype(idx.dtype))
+        slot = host_tensor(slot)
+    return SparseBatch(
+        host_tensor(idx), None if val is None else host_tensor(val),
+        host_tensor(row), host_tensor(indptr[:-1].astype(idx.dtype)), flagged,
+        field_sorted, slot=slot, slot_offsets=starts,
+    )  # fmt: skip
+
+
+def host_tensor(array: np.ndarray) -> Tensor:
+    """``array`` as a CPU tensor sharing its memory, read-only arrays (a
+    memory map) included, which sklfi only reads."""
+    if array.flags.writeable:
+        return torch.from_numpy(array)
+    with warnings.catch_warnings():  # (torch warns of read-only arrays)
+        warnings.simplefilter("ignore", UserWarning)
+        return torch.from_numpy(array)

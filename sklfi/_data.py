@@ -4,14 +4,12 @@ model's device) to :class:`~sklfi._batch.SparseBatch` objects."""
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import torch
 from torch import Tensor
 from torch.utils.data import Dataset, Subset
 
-from ._batch import SparseBatch, one_per_field
+from ._batch import SparseBatch, array_batch, host_tensor, one_per_field
 from ._config import get_config
 from ._random import cpu_generator
 from ._relational import RelationalMatrix
@@ -34,15 +32,9 @@ def _on_device(nbytes: int, device: torch.device) -> bool:
 
 
 def _tensor(array: np.ndarray, device: torch.device) -> Tensor:
-    """``array`` as a tensor on ``device``: on the CPU it shares the array's
-    memory, read-only arrays (a memory map) included, which sklfi only
-    reads."""
-    if array.flags.writeable:
-        out = torch.from_numpy(array)
-    else:
-        with warnings.catch_warnings():  # (torch warns of read-only arrays)
-            warnings.simplefilter("ignore", UserWarning)
-            out = torch.from_numpy(array)
+    """``array`` as a tensor on ``device`` (on the CPU, sharing its memory:
+    :func:`~sklfi._batch.host_tensor`)."""
+    out = host_tensor(array)
     return out if device.type == "cpu" else out.to(device)
 
 
@@ -169,30 +161,20 @@ class CSRDataset(Dataset):
                 yield batch, (None if y is None else y[start:end])
 
     def _whole(self, n_rows=None) -> SparseBatch:
-        """Every row, in order, as one batch on the CPU: the batch the
-        general path cuts, made with a few numpy calls rather than its
-        bookkeeping of chunks; with ``n_rows``, padded to that many rows
-        as :meth:`SparseBatch.padded` pads it (in numpy: a served row's
-        padding in torch ops cost more than its lookups)."""
-        n = self.n_rows
+        """Every row, in order, as one batch on the CPU (:func:`array_batch`:
+        the batch the general path cuts, made with a few numpy calls rather
+        than its bookkeeping of chunks), padded to ``n_rows`` rows if
+        given."""
         if self.parts is not None:
-            batch = self._units_batch(np.arange(n))[0]
+            batch = self._units_batch(np.arange(self.n_rows))[0]
             return batch if n_rows is None else batch.padded(n_rows)
-        indptr, idx, val = self.indptr, self.indices, self.data
-        extra = 0 if n_rows is None else max(n_rows - n, 0)
-        if extra and self.one_per_field:  # (copies of the last row)
-            F = len(idx) // n
-            idx, val = (_pad(t, F, extra) for t in (idx, val))
-            indptr = np.arange(0, (n + extra) * F + 1, F)
-        elif extra:  # (empty rows)
-            indptr = np.concatenate((indptr, np.full(extra, indptr[-1])))
-        counts = np.diff(indptr)
-        row = torch.from_numpy(np.repeat(np.arange(len(counts)), counts))
-        starts = torch.from_numpy(indptr[:-1].astype(idx.numpy().dtype))
-        return SparseBatch(
-            idx, val, row, starts, self.one_per_field, self.field_sorted,
-            sample_weight=self.sample_weight,
+        batch = array_batch(
+            self.indptr, self.indices.numpy(),
+            None if self.data is None else self.data.numpy(),
+            (self.one_per_field, self.field_sorted), n_rows=n_rows,
         )  # fmt: skip
+        batch.sample_weight = self.sample_weight
+        return batch
 
     def _chunks(self, rows, size):
         """Yield, for every ``size`` rows of ``rows`` (``None``: every row
@@ -306,16 +288,6 @@ def _repeat(values, counts, total, device) -> Tensor:
     return torch.repeat_interleave(
         _send(values, device), _send(counts, device), output_size=total
     )
-
-
-def _pad(t, F, extra):
-    """The CPU tensor ``t`` with its last ``F`` entries repeated ``extra``
-    times (``None`` for none)."""
-    if t is None:
-        return None
-    values = t.numpy()
-    tail = np.tile(values[len(values) - F :], extra)
-    return torch.from_numpy(np.concatenate((values, tail)))
 
 
 def _at(tensor, where):

@@ -16,6 +16,7 @@ from skorch.hf import AccelerateMixin  # (imports no Hugging Face library)
 from skorch.utils import is_dataset, to_device, to_tensor
 from torch.nn.parallel import DistributedDataParallel as DDP
 
+from ._batch import csr_batch
 from ._data import CSRDataset
 from ._relational import RelationalMatrix
 from .nn import FieldEmbedding
@@ -54,6 +55,16 @@ def _sigint_seen():
         yield seen
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def _canonical(X) -> sp.csr_matrix:
+    """``X`` as a canonical (sorted, no duplicates) float32 CSR matrix."""
+    if not (isinstance(X, sp.csr_matrix) and X.dtype == np.float32):
+        X = sp.csr_matrix(X, dtype=np.float32)
+    if not X.has_canonical_format:
+        X = X.copy()
+        X.sum_duplicates()
+    return X
 
 
 #: Prediction batches on the CPU are padded to a multiple of this many rows.
@@ -167,11 +178,7 @@ class SparseNet(NeuralNet):
         if isinstance(X, RelationalMatrix):
             X = X.checked()  # (float32, canonical parts)
         else:
-            if not (isinstance(X, sp.csr_matrix) and X.dtype == np.float32):
-                X = sp.csr_matrix(X, dtype=np.float32)
-            if not X.has_canonical_format:
-                X = X.copy()
-                X.sum_duplicates()
+            X = _canonical(X)
         return CSRDataset(
             X, y, sample_weight, *self.batch_fields, device=self.compute_device,
             fields_in_order=getattr(self, "_fields_in_order", None),
@@ -204,8 +211,16 @@ class SparseNet(NeuralNet):
             self.module_.train(training)
         size = self.batch_size
         cpu = torch.device(self.compute_device or "cpu").type == "cpu"
+        plain = not (is_dataset(X) or isinstance(X, RelationalMatrix))
+        if cpu and plain and X.shape[0] <= size:  # (a small request: one batch,
+            X, n = _canonical(X), X.shape[0]  # made directly, slots and all)
+            yield csr_batch(
+                X, *self.batch_fields, -(-n // ROW_BLOCK) * ROW_BLOCK,
+                getattr(self, "_fields_in_order", None),
+            ), n  # fmt: skip
+            return
         data = self.get_dataset(X)
-        if cpu and len(data) <= size:  # (a small request: one batch, directly)
+        if cpu and len(data) <= size:  # (a small request of units)
             n = len(data)
             yield data._whole(-(-n // ROW_BLOCK) * ROW_BLOCK), n
             return
@@ -222,7 +237,8 @@ class SparseNet(NeuralNet):
         mode = torch.enable_grad() if training else torch.inference_mode()
         with mode:
             out = [self.module_(b)[:n] for b, n in self.prediction_batches(X, training)]
-            return (out[0] if len(out) == 1 else torch.cat(out)).to(device)
+            out = out[0] if len(out) == 1 else torch.cat(out)
+            return out if out.device == torch.device(device) else out.to(device)
 
     def forward_iter(self, X, training=False, device="cpu"):
         for batch, n_rows in self.prediction_batches(X, training):

@@ -165,6 +165,41 @@ def test_a_small_request_is_padded_as_the_general_path_pads(one_hot):
                 assert a.dtype == b.dtype and torch.equal(a, b)
 
 
+@pytest.mark.parametrize("in_order", [True, False])
+def test_a_small_request_has_the_slots_by_field_finds(in_order):
+    from sklfi._batch import SparseBatch, csr_batch
+    from sklfi._data import CSRDataset
+
+    rng = np.random.default_rng(1)
+    F, width, n = 3, 5, 6
+    fields = np.repeat(np.arange(F), width)
+    if not in_order:  # (fields whose columns interleave: the slots sorted)
+        fields = rng.permutation(fields)
+    X = sp.random(n, F * width, density=0.3, format="csr", random_state=1)
+    X = (sp.diags([1.0, 1, 0, 1, 1, 1]) @ X).tocsr().astype(np.float32)
+    X.eliminate_zeros()  # (row 2 empty)
+    index = torch.as_tensor(fields)
+    for rows in (None, 16):
+        general = next(CSRDataset(X, fields=fields, n_fields=F).batches(None, n))[0]
+        general = (
+            general.by_field(index, F)
+            if rows is None
+            else general.padded(rows).by_field(index, F)
+        )
+        quick = csr_batch(X, fields, F, rows)
+        assert quick.by_field(index, F) is quick  # (its slots kept)
+        for name in ("idx", "val", "row", "offsets", "slot", "slot_offsets"):
+            a, b = getattr(quick, name), getattr(general, name)
+            assert a.dtype == b.dtype and torch.equal(a, b), name
+    # a batch padded after its slots were set finds them again
+    padded = csr_batch(X, fields, F).padded(16)
+    assert padded.slot is None
+    assert torch.equal(
+        padded.by_field(index, F).slot_offsets,
+        SparseBatch.from_csr(X, fields, F, 16).slot_offsets,
+    )
+
+
 def test_float32_conversion_keeps_the_matrix_or_refuses_it():
     X = sp.random(4, 30, density=0.2, format="csr", random_state=0)
     quick = _float32_csr(X)

@@ -63,10 +63,16 @@ class MLP(nn.Sequential):
         self.out_features = in_features if out_features is None else out_features
 
     def forward(self, x: Tensor) -> Tensor:
+        if self.training:
+            for layer in self:
+                x = layer(x)
+            return x
+        # out of training, for a served row's sake: dropout (the identity
+        # there) is not called, and ReLU is applied as the function it is
         for layer in self:
-            # (dropout is the identity out of training: not called, for a
-            # served row's sake)
-            if self.training or not isinstance(layer, nn.Dropout):
+            if type(layer) is nn.ReLU:
+                x = torch.relu(x)
+            elif not isinstance(layer, nn.Dropout):
                 x = layer(x)
         return x
 

@@ -134,7 +134,7 @@ class FeatureEmbedding(nn.Embedding):
         """Vectors and linear parts of the last dimension of ``t`` (views)."""
         if not self.n_outputs:
             return t, None
-        return t[..., : self._width], t[..., self._width :]
+        return t.split((self._width, self.n_outputs), -1)
 
     def _entries(self, x: SparseBatch) -> Tensor:
         """``x_i [v_i, w_i]`` of every non-zero: ``(N, D + K)``."""
