@@ -270,12 +270,17 @@ class _BaseEstimator(Training, FieldInput, BaseEstimator):
         return int(size)
 
     # -- prediction ---------------------------------------------------------
-    def _forward(self, X):
-        """Raw model outputs (logits or scaled values), shape (n, K), numpy."""
+    def _outputs(self, X) -> torch.Tensor:
+        """Raw model outputs (logits or scaled values), shape (n, K), a
+        float64 CPU tensor."""
         if not hasattr(self, "net_"):
             check_is_fitted(self, "net_")
         X, _ = self._model_input(self._validate(X, reset=False))
-        return self.net_.forward(X).numpy().astype(np.float64)
+        return self.net_.forward(X).double()
+
+    def _forward(self, X):
+        """:meth:`_outputs` as a numpy array."""
+        return self._outputs(X).numpy()
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -263,7 +263,8 @@ def csr_batch(
             one_per_field(X, fields, n_fields),
             bool(X.has_sorted_indices and fields_in_order),
         )
-    val = None if (X.data == 1).all() else X.data  # (one-hot: no values)
+    # one-hot: no values (a ufunc's reduce, not ``all``'s Python wrapper)
+    val = None if np.logical_and.reduce(X.data == 1) else X.data
     return array_batch(X.indptr, X.indices, val, flags, fields, n_fields, n_rows)
 
 
@@ -286,7 +287,7 @@ def array_batch(
     elif extra:  # (empty rows)
         indptr = np.concatenate((indptr, np.full(extra, indptr[-1])))
     counts = indptr[1:] - indptr[:-1]
-    row = np.repeat(np.arange(len(counts)), counts)
+    row = np.arange(len(counts)).repeat(counts)
     slot = starts = None
     if fields is not None and not flagged:
         slot = row * n_fields + fields[idx]
@@ -294,13 +295,15 @@ def array_batch(
             order = np.argsort(slot, kind="stable")
             slot, idx = slot[order], idx[order]
             val = None if val is None else val[order]
-        per_slot = np.bincount(slot, minlength=len(counts) * n_fields)
-        starts = host_tensor((np.cumsum(per_slot) - per_slot).astype(idx.dtype))
-        slot = host_tensor(slot)
+        # the first non-zero of every slot: the non-zeros of the slots before
+        starts = slot.searchsorted(np.arange(len(counts) * n_fields))
+        starts = starts.astype(idx.dtype)
+        slot, starts = torch.from_numpy(slot), torch.from_numpy(starts)
+    # (idx and val may be the caller's read-only arrays; the others are new)
     return SparseBatch(
         host_tensor(idx), None if val is None else host_tensor(val),
-        host_tensor(row), host_tensor(indptr[:-1].astype(idx.dtype)), flagged,
-        field_sorted, slot=slot, slot_offsets=starts,
+        torch.from_numpy(row), torch.from_numpy(indptr[:-1].astype(idx.dtype)),
+        flagged, field_sorted, slot=slot, slot_offsets=starts,
     )  # fmt: skip
 
 

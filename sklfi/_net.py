@@ -210,7 +210,8 @@ class SparseNet(NeuralNet):
         if self.module_.training != training:  # (a walk over every module)
             self.module_.train(training)
         size = self.batch_size
-        cpu = torch.device(self.compute_device or "cpu").type == "cpu"
+        device = self.compute_device
+        cpu = device in (None, "cpu") or torch.device(device).type == "cpu"
         plain = not (is_dataset(X) or isinstance(X, RelationalMatrix))
         if cpu and plain and X.shape[0] <= size:  # (a small request: one batch,
             X, n = _canonical(X), X.shape[0]  # made directly, slots and all)

@@ -84,7 +84,7 @@ class FIClassifierMixin(ClassifierMixin):
 
     def predict_proba(self, X):
         """Class probabilities, shape (n_samples, n_classes), in ``classes_`` order."""
-        logits = torch.from_numpy(self._forward(X))
+        logits = self._outputs(X)
         if logits.shape[1] == 1:
             # (1 - p and the columns in numpy: exact, and cheaper than
             # torch's calls for a served row)
@@ -94,7 +94,7 @@ class FIClassifierMixin(ClassifierMixin):
 
     def predict_log_proba(self, X):
         """Logarithm of :meth:`predict_proba`."""
-        logits = torch.from_numpy(self._forward(X))
+        logits = self._outputs(X)
         if logits.shape[1] == 1:
             logits = torch.cat([torch.zeros_like(logits), logits], dim=1)
         return torch.log_softmax(logits, dim=1).numpy()

@@ -76,20 +76,29 @@ class _Gather(torch.autograd.Function):
         return _table_grad(grad, idx, ctx.n_weights, ctx.sparse), None, None
 
 
-_POSITIONS: dict = {}
+_POSITIONS: dict = {}  # (device, dtype) -> arange
+_PREFIXES: dict = {}  # (device, dtype, n) -> its first n positions
 
 
 def _positions(n: int, like: Tensor) -> Tensor:
-    """``arange(n)`` on ``like``'s device and dtype, sliced from a cached
-    tensor: a fresh ``arange`` per batch costs as much as a small lookup.
-    The result is a view of the cache: read it, never write to it."""
-    key = (like.device, like.dtype)
-    cached = _POSITIONS.get(key)
+    """``arange(n)`` on ``like``'s device and dtype: a view of a cached
+    tensor, itself kept for up to 1,024 lengths (a fresh ``arange``, or even
+    a slice, per batch costs as much as a served row's lookup). Read it,
+    never write to it."""
+    key = (like.device, like.dtype, n)
+    prefix = _PREFIXES.get(key)
+    if prefix is not None:
+        return prefix
+    cached = _POSITIONS.get(key[:2])
     if cached is None or cached.shape[0] < n:
         size = max(n, 1024 if cached is None else 2 * cached.shape[0])
         cached = torch.arange(size, device=like.device, dtype=like.dtype)
-        _POSITIONS[key] = cached
-    return cached[:n]
+        _POSITIONS[key[:2]] = cached
+        _PREFIXES.clear()  # (views of the tensor it replaces)
+    prefix = cached[:n]
+    if len(_PREFIXES) < 1024:
+        _PREFIXES[key] = prefix
+    return prefix
 
 
 def _bag(weight, idx, val, offsets):

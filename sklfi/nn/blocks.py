@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor, nn
+from torch.nn import functional as F
 
 from .._random import device_generator
 
@@ -18,8 +19,10 @@ class Dropout(nn.Dropout):
     (on CUDA, torch's fused kernel draws its masks differently)."""
 
     def forward(self, x: Tensor) -> Tensor:
+        if not self.training or self.p == 0:
+            return x  # (as nn.Dropout returns it)
         generator = device_generator()
-        if generator is None or not self.training or self.p == 0:
+        if generator is None:
             return super().forward(x)
         if self.p == 1:
             return x * 0
@@ -68,10 +71,15 @@ class MLP(nn.Sequential):
                 x = layer(x)
             return x
         # out of training, for a served row's sake: dropout (the identity
-        # there) is not called, and ReLU is applied as the function it is
+        # there) is not called, and linear layers and ReLU are applied as
+        # the functions they are (a module's call costs as much as a small
+        # layer's product)
         for layer in self:
-            if type(layer) is nn.ReLU:
-                x = torch.relu(x)
+            kind = type(layer)
+            if kind is nn.Linear:
+                x = F.linear(x, layer.weight, layer.bias)
+            elif kind is nn.ReLU:
+                x = torch.relu_(x)  # (on a layer's fresh output)
             elif not isinstance(layer, nn.Dropout):
                 x = layer(x)
         return x

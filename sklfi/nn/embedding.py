@@ -134,7 +134,8 @@ class FeatureEmbedding(nn.Embedding):
         """Vectors and linear parts of the last dimension of ``t`` (views)."""
         if not self.n_outputs:
             return t, None
-        return t.split((self._width, self.n_outputs), -1)
+        # (the op itself: ``Tensor.split``'s Python wrapper costs as much)
+        return t.split_with_sizes((self._width, self.n_outputs), -1)
 
     def _entries(self, x: SparseBatch) -> Tensor:
         """``x_i [v_i, w_i]`` of every non-zero: ``(N, D + K)``."""

@@ -6,6 +6,8 @@ Shapes: ``B`` rows, ``F`` fields, ``D`` embedding dimension,
 
 from __future__ import annotations
 
+import functools
+
 import torch
 from torch import Tensor, nn
 
@@ -34,9 +36,18 @@ def pair_indices(n_fields: int, device=None) -> tuple[Tensor, Tensor]:
     return torch.triu_indices(n_fields, n_fields, offset=1, device=device).unbind(0)
 
 
+@functools.lru_cache(maxsize=64)
+def _pairs(n_fields: int, device: torch.device) -> tuple[Tensor, Tensor, Tensor]:
+    """:func:`pair_indices`, and the pairs' positions in a flattened
+    ``(F, F)`` matrix, made once (a served row's forward pass would spend
+    more on them than on its products). Shared: read them, never write."""
+    i, j = pair_indices(n_fields, device)
+    return i, j, i * n_fields + j
+
+
 def pairwise_products(e: Tensor) -> Tensor:
     """Element-wise products of all field pairs: ``(B, F, D) -> (B, P, D)``."""
-    i, j = pair_indices(e.shape[1], e.device)
+    i, j, _ = _pairs(e.shape[1], e.device)
     return _fields(e, i) * _fields(e, j)
 
 
@@ -51,9 +62,8 @@ def _fields(e: Tensor, i: Tensor) -> Tensor:
 
 def pairwise_dots(e: Tensor) -> Tensor:
     """Dot products of all field pairs: ``(B, F, D) -> (B, P)``."""
-    i, j = pair_indices(e.shape[1], e.device)
-    F = e.shape[1]
-    return torch.bmm(e, e.transpose(1, 2)).flatten(1).index_select(1, i * F + j)
+    flat = _pairs(e.shape[1], e.device)[2]
+    return torch.bmm(e, e.transpose(1, 2)).flatten(1).index_select(1, flat)
 
 
 class AttentionPooling(nn.Module):

@@ -22,6 +22,25 @@ def test_mlp_layers(batch_norm, dropout):
     assert MLP(6, (5,)).out_features == 5  # no final layer
 
 
+@pytest.mark.parametrize("batch_norm", [False, True])
+def test_mlp_out_of_training_is_its_layers_in_turn(batch_norm):
+    # out of training the MLP skips dropout and calls linear layers and
+    # ReLU as functions: the same outputs, to the last bit, and gradients
+    torch.manual_seed(0)
+    mlp = MLP(6, (5, 4), 0.3, batch_norm, out_features=2)
+    mlp.train()(torch.randn(20, 6))  # (batch norm's running statistics)
+    mlp.eval()
+    x = torch.randn(7, 6, requires_grad=True)
+    ours = mlp(x)
+    theirs = nn.Sequential.forward(mlp, x)
+    assert torch.equal(ours, theirs)
+    (g_ours,) = torch.autograd.grad(ours.sum(), x)
+    (g_theirs,) = torch.autograd.grad(theirs.sum(), x)
+    assert torch.equal(g_ours, g_theirs)
+    with torch.inference_mode():
+        assert torch.equal(mlp(x.detach()), theirs.detach())
+
+
 def test_readout_sums_one_output_and_weighs_several():
     h = torch.randn(4, 3)
     torch.testing.assert_close(Readout(3)(h), h.sum(1, keepdim=True))
@@ -48,3 +67,4 @@ def test_dropout_draws_from_the_fit_stream_as_torch_would():
         drop(x)
     assert torch.equal(torch.get_rng_state(), state)  # the global one untouched
     torch.testing.assert_close(drop.eval()(x), x)
+    assert Dropout(0.0).train()(x) is x  # (as nn.Dropout: the identity)

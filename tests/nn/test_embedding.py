@@ -13,8 +13,9 @@ from sklfi.nn import (
     FieldAwareEmbedding,
     FieldEmbedding,
     SparseBatch,
+    _segment,
 )
-from sklfi.nn._segment import segment_sum
+from sklfi.nn._segment import _positions, segment_sum
 
 from .rows import (
     FIELDS,
@@ -192,6 +193,21 @@ def test_segment_sum_values_and_gradients(lookup):
     assert torch.autograd.gradcheck(
         lambda w: segment_sum(w, None, None, idx, val), (v,)
     )
+
+
+def test_positions_are_kept_per_length_and_stay_right_as_the_cache_grows():
+    like = torch.zeros(1, dtype=torch.int32)
+    first = _positions(5, like)
+    assert torch.equal(first, torch.arange(5, dtype=torch.int32))
+    assert _positions(5, like) is first  # (kept: no slice per batch)
+    longer = _positions(5000, like)  # (past the cached tensor: a new one)
+    assert torch.equal(longer, torch.arange(5000, dtype=torch.int32))
+    assert torch.equal(_positions(5, like), torch.arange(5, dtype=torch.int32))
+    assert _positions(3, torch.zeros(1)).dtype == torch.float32  # (per dtype)
+    for n in range(3000):  # a bounded number of lengths is kept
+        _positions(n, like)
+    assert len(_segment._PREFIXES) <= 1024
+    assert torch.equal(_positions(2999, like), torch.arange(2999, dtype=torch.int32))
 
 
 def test_tables_are_embeddings_to_ddp_with_their_own_initialisation():
