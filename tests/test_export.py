@@ -13,6 +13,7 @@ from sklfi.preprocessing import FieldCrosser, FieldEncoder, FieldHasher
 ort = pytest.importorskip("onnxruntime")
 skl2onnx = pytest.importorskip("skl2onnx")
 from sklfi.export import onnx_inputs, to_onnx  # noqa: E402
+from sklfi.nn.interaction import _kept_pairs  # noqa: E402
 
 MODELS = ["FM", "FFM", "AFM", "WideDeep", "DeepFM", "NFM", "DLRM"]
 ESTIMATORS = [m + k for m in MODELS for k in ("Classifier", "Regressor")]
@@ -105,6 +106,21 @@ def test_every_estimator_answers_as_in_python(data, name):
     names = [o.name for o in graph.graph.output]
     assert names == (["label", "probabilities"] if "Class" in name else ["variable"])
     _check(est, _session(graph), encoder.transform(test), [1, 7, 10_000])
+
+
+@pytest.mark.parametrize("name", ["AFMClassifier", "DLRMRegressor"])
+def test_exporting_first_leaves_predictions_as_they_were(data, name):
+    # a model loaded and exported before any prediction in the process: the
+    # pair indices made while torch traces it are not real tensors, and
+    # must not be the ones kept for later predictions
+    train, test, encoder = data
+    X, y = encoder.transform(train), _target(train)
+    est = getattr(sklfi, name)(max_epochs=1, random_state=0)
+    est.fit(X, _labels(y, name) if "Class" in name else y)
+    before = est.predict(X[:5])
+    _kept_pairs.cache_clear()
+    to_onnx(est)
+    np.testing.assert_array_equal(est.predict(X[:5]), before)
 
 
 @pytest.mark.parametrize("name", ["FMClassifier", "FFMRegressor", "AFMClassifier",

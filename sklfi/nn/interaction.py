@@ -11,6 +11,8 @@ import functools
 import torch
 from torch import Tensor, nn
 
+from .._batch import exporting
+
 __all__ = [
     "AttentionPooling",
     "bi_interaction",
@@ -36,13 +38,23 @@ def pair_indices(n_fields: int, device=None) -> tuple[Tensor, Tensor]:
     return torch.triu_indices(n_fields, n_fields, offset=1, device=device).unbind(0)
 
 
-@functools.lru_cache(maxsize=64)
 def _pairs(n_fields: int, device: torch.device) -> tuple[Tensor, Tensor, Tensor]:
     """:func:`pair_indices`, and the pairs' positions in a flattened
     ``(F, F)`` matrix, made once (a served row's forward pass would spend
-    more on them than on its products). Shared: read them, never write."""
+    more on them than on its products). Shared: read them, never write.
+    Made afresh while torch traces a module for export, whose tensors then
+    are not real ones."""
+    if exporting():
+        return _made_pairs(n_fields, device)
+    return _kept_pairs(n_fields, device)
+
+
+def _made_pairs(n_fields, device):
     i, j = pair_indices(n_fields, device)
     return i, j, i * n_fields + j
+
+
+_kept_pairs = functools.lru_cache(maxsize=64)(_made_pairs)
 
 
 def pairwise_products(e: Tensor) -> Tensor:
