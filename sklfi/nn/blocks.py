@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
+from torch.nn.modules import module as _module
 
 from .._random import device_generator
 
@@ -66,23 +67,44 @@ class MLP(nn.Sequential):
         self.out_features = in_features if out_features is None else out_features
 
     def forward(self, x: Tensor) -> Tensor:
-        if self.training:
-            for layer in self:
-                x = layer(x)
-            return x
+        if self.training or _global_hooks():
+            return super().forward(x)
         # out of training, for a served row's sake: dropout (the identity
         # there) is not called, and linear layers and ReLU are applied as
         # the functions they are (a module's call costs as much as a small
-        # layer's product)
+        # layer's product), unless a layer has hooks to run
         for layer in self:
             kind = type(layer)
-            if kind is nn.Linear:
+            if _hooked(layer):
+                x = layer(x)
+            elif kind is nn.Linear:
                 x = F.linear(x, layer.weight, layer.bias)
             elif kind is nn.ReLU:
                 x = torch.relu_(x)  # (on a layer's fresh output)
             elif not isinstance(layer, nn.Dropout):
                 x = layer(x)
         return x
+
+
+def _hooked(module: nn.Module) -> bool:
+    """Whether calling ``module`` runs hooks of its own: torch's own test
+    before it calls ``forward`` directly."""
+    return bool(
+        module._forward_hooks
+        or module._forward_pre_hooks
+        or module._backward_hooks
+        or module._backward_pre_hooks
+    )
+
+
+def _global_hooks() -> bool:
+    """Whether hooks are registered for every module (torch's globals)."""
+    return bool(
+        _module._global_forward_hooks
+        or _module._global_forward_pre_hooks
+        or _module._global_backward_hooks
+        or _module._global_backward_pre_hooks
+    )
 
 
 class Readout(nn.Module):

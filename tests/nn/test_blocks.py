@@ -41,6 +41,31 @@ def test_mlp_out_of_training_is_its_layers_in_turn(batch_norm):
         assert torch.equal(mlp(x.detach()), theirs.detach())
 
 
+def test_mlp_out_of_training_runs_the_hooks_of_its_layers():
+    # the quick path calls layers as functions: never past a user's hooks
+    torch.manual_seed(0)
+    mlp = MLP(6, (5, 4), 0.3, out_features=2).eval()
+    x = torch.randn(3, 6)
+    plain = mlp(x)
+    seen = []
+    hooks = [
+        mlp[2].register_forward_hook(lambda m, i, o: seen.append("relu")),
+        mlp[4].register_forward_pre_hook(lambda m, i: seen.append("linear")),
+    ]
+    assert torch.equal(mlp(x), plain)
+    assert seen == ["relu", "linear"]
+    for hook in hooks:
+        hook.remove()
+    seen.clear()
+    with nn.modules.module.register_module_forward_hook(
+        lambda m, i, o: seen.append(type(m).__name__)
+    ):
+        assert torch.equal(mlp(x), plain)
+    assert seen.count("Linear") == 3 and seen.count("Dropout") == 2
+    seen.clear()
+    assert torch.equal(mlp(x), plain) and seen == []
+
+
 def test_readout_sums_one_output_and_weighs_several():
     h = torch.randn(4, 3)
     torch.testing.assert_close(Readout(3)(h), h.sum(1, keepdim=True))
