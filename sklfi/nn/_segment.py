@@ -92,10 +92,12 @@ def _positions(n: int, like: Tensor) -> Tensor:
     cached = _POSITIONS.get(key[:2])
     if cached is None or cached.shape[0] < n:
         size = max(n, 1024 if cached is None else 2 * cached.shape[0])
-        cached = torch.arange(size, device=like.device, dtype=like.dtype)
+        with torch.inference_mode(False):  # (a normal tensor, for training too)
+            cached = torch.arange(size, device=like.device, dtype=like.dtype)
         _POSITIONS[key[:2]] = cached
         _PREFIXES.clear()  # (views of the tensor it replaces)
-    prefix = cached[:n]
+    with torch.inference_mode(False):
+        prefix = cached[:n]
     if len(_PREFIXES) < 1024:
         _PREFIXES[key] = prefix
     return prefix

@@ -54,7 +54,12 @@ def _made_pairs(n_fields, device):
     return i, j, i * n_fields + j
 
 
-_kept_pairs = functools.lru_cache(maxsize=64)(_made_pairs)
+@functools.lru_cache(maxsize=64)
+def _kept_pairs(n_fields, device):
+    # normal tensors even when first asked for in inference mode, so that
+    # a later training step may save them for its backward pass
+    with torch.inference_mode(False):
+        return _made_pairs(n_fields, device)
 
 
 def pairwise_products(e: Tensor) -> Tensor:

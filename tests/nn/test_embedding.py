@@ -208,6 +208,13 @@ def test_positions_are_kept_per_length_and_stay_right_as_the_cache_grows():
         _positions(n, like)
     assert len(_segment._PREFIXES) <= 1024
     assert torch.equal(_positions(2999, like), torch.arange(2999, dtype=torch.int32))
+    _segment._POSITIONS.clear()
+    _segment._PREFIXES.clear()
+    with torch.inference_mode():  # made while predicting, then trained with
+        _positions(7, torch.zeros(1, dtype=torch.long))
+    v = torch.randn(7, 2, requires_grad=True)
+    v.index_select(0, _positions(7, torch.zeros(1, dtype=torch.long))).sum().backward()
+    assert torch.equal(v.grad, torch.ones(7, 2))
 
 
 def test_tables_are_embeddings_to_ddp_with_their_own_initialisation():

@@ -6,6 +6,7 @@ import numpy as np
 import torch
 
 from sklfi.nn import AttentionPooling, bi_interaction, pairwise_dots, pairwise_products
+from sklfi.nn.interaction import _kept_pairs
 
 
 def test_bi_interaction_is_the_sum_of_pairwise_products():
@@ -40,3 +41,15 @@ def test_attention_pooling_equals_naive_softmax_weighted_sum():
         a /= a.sum()
         np.testing.assert_allclose(weights[r], a, atol=1e-12)
         np.testing.assert_allclose(out[r], (a[:, None] * p).sum(0), atol=1e-12)
+
+
+def test_pairs_first_made_in_inference_mode_serve_a_training_step():
+    # the pair indices are kept once made: made while predicting (inference
+    # mode), they must still be tensors a backward pass may save
+    _kept_pairs.cache_clear()
+    e = torch.randn(2, 4, 3)
+    with torch.inference_mode():
+        pairwise_products(e), pairwise_dots(e)
+    w = e.clone().requires_grad_()
+    (pairwise_products(w).sum() + pairwise_dots(w).sum()).backward()
+    assert w.grad is not None and w.grad.abs().sum() > 0
