@@ -13,7 +13,7 @@ from sklfi.preprocessing import FieldCrosser, FieldEncoder, FieldHasher
 ort = pytest.importorskip("onnxruntime")
 skl2onnx = pytest.importorskip("skl2onnx")
 from sklfi.export import onnx_inputs, to_onnx  # noqa: E402
-from sklfi.nn.interaction import _kept_pairs  # noqa: E402
+from sklfi.nn.interaction import _pairs  # noqa: E402
 
 MODELS = ["FM", "FFM", "AFM", "WideDeep", "DeepFM", "NFM", "DLRM"]
 ESTIMATORS = [m + k for m in MODELS for k in ("Classifier", "Regressor")]
@@ -118,7 +118,7 @@ def test_exporting_first_leaves_predictions_as_they_were(data, name):
     est = getattr(sklfi, name)(max_epochs=1, random_state=0)
     est.fit(X, _labels(y, name) if "Class" in name else y)
     before = est.predict(X[:5])
-    _kept_pairs.cache_clear()
+    _pairs.kept.clear()
     to_onnx(est)
     np.testing.assert_array_equal(est.predict(X[:5]), before)
 

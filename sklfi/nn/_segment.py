@@ -4,6 +4,8 @@ field) slots alike."""
 
 from __future__ import annotations
 
+import functools
+
 import torch
 from torch import Tensor
 
@@ -76,31 +78,49 @@ class _Gather(torch.autograd.Function):
         return _table_grad(grad, idx, ctx.n_weights, ctx.sparse), None, None
 
 
-_POSITIONS: dict = {}  # (device, dtype) -> arange
-_PREFIXES: dict = {}  # (device, dtype, n) -> its first n positions
+def kept_tensors(make):
+    """``make``, a function of hashable arguments that returns tensors
+    nobody writes to (index tensors), with its results kept (in
+    ``.kept``) for up to 1,024 sets of arguments: a served row's forward
+    pass would spend more on making them than on its own products. They are
+    made outside inference mode (a prediction may make them, and a training
+    step then save them for its backward pass), and not kept when made
+    while torch traces a module for export (its tensors are then not real
+    ones)."""
+    kept: dict = {}
+
+    @functools.wraps(make)
+    def get(*args):
+        out = kept.get(args)
+        if out is None:
+            if exporting():
+                return make(*args)
+            with torch.inference_mode(False):
+                out = make(*args)
+            if len(kept) < 1024:
+                kept[args] = out
+        return out
+
+    get.kept = kept
+    return get
+
+
+@kept_tensors
+def _arange(size: int, device, dtype) -> Tensor:
+    return torch.arange(size, device=device, dtype=dtype)
+
+
+@kept_tensors
+def _prefix(n: int, device, dtype) -> Tensor:
+    # a view of an arange of a power-of-two length, shared by the lengths
+    # below it
+    return _arange(max(1024, 1 << (n - 1).bit_length()), device, dtype)[:n]
 
 
 def _positions(n: int, like: Tensor) -> Tensor:
-    """``arange(n)`` on ``like``'s device and dtype: a view of a cached
-    tensor, itself kept for up to 1,024 lengths (a fresh ``arange``, or even
-    a slice, per batch costs as much as a served row's lookup). Read it,
-    never write to it."""
-    key = (like.device, like.dtype, n)
-    prefix = _PREFIXES.get(key)
-    if prefix is not None:
-        return prefix
-    cached = _POSITIONS.get(key[:2])
-    if cached is None or cached.shape[0] < n:
-        size = max(n, 1024 if cached is None else 2 * cached.shape[0])
-        with torch.inference_mode(False):  # (a normal tensor, for training too)
-            cached = torch.arange(size, device=like.device, dtype=like.dtype)
-        _POSITIONS[key[:2]] = cached
-        _PREFIXES.clear()  # (views of the tensor it replaces)
-    with torch.inference_mode(False):
-        prefix = cached[:n]
-    if len(_PREFIXES) < 1024:
-        _PREFIXES[key] = prefix
-    return prefix
+    """``arange(n)`` on ``like``'s device and dtype (:func:`kept_tensors`).
+    Read it, never write to it."""
+    return _prefix(n, like.device, like.dtype)
 
 
 def _bag(weight, idx, val, offsets):

@@ -6,12 +6,10 @@ Shapes: ``B`` rows, ``F`` fields, ``D`` embedding dimension,
 
 from __future__ import annotations
 
-import functools
-
 import torch
 from torch import Tensor, nn
 
-from .._batch import exporting
+from ._segment import kept_tensors
 
 __all__ = [
     "AttentionPooling",
@@ -38,28 +36,12 @@ def pair_indices(n_fields: int, device=None) -> tuple[Tensor, Tensor]:
     return torch.triu_indices(n_fields, n_fields, offset=1, device=device).unbind(0)
 
 
-def _pairs(n_fields: int, device: torch.device) -> tuple[Tensor, Tensor, Tensor]:
+@kept_tensors
+def _pairs(n_fields: int, device) -> tuple[Tensor, Tensor, Tensor]:
     """:func:`pair_indices`, and the pairs' positions in a flattened
-    ``(F, F)`` matrix, made once (a served row's forward pass would spend
-    more on them than on its products). Shared: read them, never write.
-    Made afresh while torch traces a module for export, whose tensors then
-    are not real ones."""
-    if exporting():
-        return _made_pairs(n_fields, device)
-    return _kept_pairs(n_fields, device)
-
-
-def _made_pairs(n_fields, device):
+    ``(F, F)`` matrix (kept: :func:`~sklfi.nn._segment.kept_tensors`)."""
     i, j = pair_indices(n_fields, device)
     return i, j, i * n_fields + j
-
-
-@functools.lru_cache(maxsize=64)
-def _kept_pairs(n_fields, device):
-    # normal tensors even when first asked for in inference mode, so that
-    # a later training step may save them for its backward pass
-    with torch.inference_mode(False):
-        return _made_pairs(n_fields, device)
 
 
 def pairwise_products(e: Tensor) -> Tensor:

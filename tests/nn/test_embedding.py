@@ -206,10 +206,10 @@ def test_positions_are_kept_per_length_and_stay_right_as_the_cache_grows():
     assert _positions(3, torch.zeros(1)).dtype == torch.float32  # (per dtype)
     for n in range(3000):  # a bounded number of lengths is kept
         _positions(n, like)
-    assert len(_segment._PREFIXES) <= 1024
+    assert len(_segment._prefix.kept) <= 1024
     assert torch.equal(_positions(2999, like), torch.arange(2999, dtype=torch.int32))
-    _segment._POSITIONS.clear()
-    _segment._PREFIXES.clear()
+    _segment._arange.kept.clear()
+    _segment._prefix.kept.clear()
     with torch.inference_mode():  # made while predicting, then trained with
         _positions(7, torch.zeros(1, dtype=torch.long))
     v = torch.randn(7, 2, requires_grad=True)

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from sklfi.nn import AttentionPooling, bi_interaction, pairwise_dots, pairwise_products
-from sklfi.nn.interaction import _kept_pairs
+from sklfi.nn.interaction import _pairs
 
 
 def test_bi_interaction_is_the_sum_of_pairwise_products():
@@ -46,7 +46,7 @@ def test_attention_pooling_equals_naive_softmax_weighted_sum():
 def test_pairs_first_made_in_inference_mode_serve_a_training_step():
     # the pair indices are kept once made: made while predicting (inference
     # mode), they must still be tensors a backward pass may save
-    _kept_pairs.cache_clear()
+    _pairs.kept.clear()
     e = torch.randn(2, 4, 3)
     with torch.inference_mode():
         pairwise_products(e), pairwise_dots(e)
