@@ -284,8 +284,10 @@ def array_batch(
         take[N:] = take[N:] % F + (N - F)
         idx, val = idx[take], (None if val is None else val[take])
         indptr = np.arange(0, (n + extra) * F + 1, F)
-    elif extra:  # (empty rows)
-        indptr = np.concatenate((indptr, np.full(extra, indptr[-1])))
+    elif extra:  # (empty rows: offsets at the end, no non-zero)
+        padded = np.empty(n + extra + 1, indptr.dtype)
+        padded[: n + 1], padded[n + 1 :] = indptr, indptr[-1]
+        indptr = padded
     counts = indptr[1:] - indptr[:-1]
     row = np.arange(len(counts)).repeat(counts)
     slot = starts = None
@@ -298,7 +300,7 @@ def array_batch(
         # the first non-zero of every slot: the non-zeros of the slots before
         # (a count, linear in the batch: a search would be 5x slower at 4096)
         per_slot = np.bincount(slot, minlength=len(counts) * n_fields)
-        starts = (np.cumsum(per_slot) - per_slot).astype(idx.dtype)
+        starts = (per_slot.cumsum() - per_slot).astype(idx.dtype)
         slot, starts = torch.from_numpy(slot), torch.from_numpy(starts)
     # (idx and val may be the caller's read-only arrays; the others are new)
     return SparseBatch(

@@ -159,13 +159,16 @@ def segment_sum(
             out = v
         elif training:
             out = _Gather.apply(v, idx, sparse)
+        elif val is not None:  # (every non-zero a segment: one op, same bits)
+            return _bag(v.detach(), idx, val, _positions(idx.shape[0], idx))
         else:
             out = v.index_select(0, idx)
         return out if val is None else out * val.unsqueeze(-1)
     if training:
         return _BagSum.apply(v, idx, val, offsets, segment, sparse)
-    # detached, so that embedding_bag skips the buffers of a backward pass
-    return _bag(v.detach(), idx, val, offsets)
+    # a table detached, so that embedding_bag skips the buffers of a
+    # backward pass (it asks whether the table requires a gradient)
+    return _bag(v.detach() if v.requires_grad else v, idx, val, offsets)
 
 
 def _scatter_sum(v, offsets, segment, idx, val):

@@ -72,13 +72,16 @@ class MLP(nn.Sequential):
         # out of training, for a served row's sake: dropout (the identity
         # there) is not called, and linear layers and ReLU are applied as
         # the functions they are (a module's call costs as much as a small
-        # layer's product), unless a layer has hooks to run
+        # layer's product), unless a layer has hooks to run; a plain
+        # Linear's parameters are read from its dict (``layer.weight`` takes
+        # torch's ``__getattr__``, half a microsecond)
         for layer in self:
             kind = type(layer)
             if _hooked(layer):
                 x = layer(x)
             elif kind is nn.Linear:
-                x = F.linear(x, layer.weight, layer.bias)
+                p = layer._parameters
+                x = F.linear(x, p["weight"], p["bias"])
             elif kind is nn.ReLU:
                 x = torch.relu_(x)  # (on a layer's fresh output)
             elif not isinstance(layer, nn.Dropout):

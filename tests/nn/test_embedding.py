@@ -195,6 +195,24 @@ def test_segment_sum_values_and_gradients(lookup):
     )
 
 
+@pytest.mark.parametrize("dtype", [torch.int32, torch.int64])
+def test_segment_sum_out_of_training_scales_lookups_to_the_same_bits(dtype):
+    # a prediction looks up and scales every non-zero in one embedding_bag:
+    # the same floats as the gather and product a training step computes
+    g = torch.Generator().manual_seed(0)
+    table = torch.nn.Parameter(torch.randn(50, 9, generator=g) * 3)
+    idx = torch.randint(0, 50, (4000,), generator=g, dtype=dtype)
+    val = torch.randn(4000, generator=g) * 10
+    trained = segment_sum(table, None, None, idx, val)  # (with a graph)
+    assert trained.requires_grad
+    for mode in (torch.no_grad, torch.inference_mode):
+        with mode():
+            out = segment_sum(table, None, None, idx, val)
+        assert not out.requires_grad
+        assert torch.equal(out, table.detach()[idx.long()] * val[:, None])
+        assert torch.equal(out, trained.detach())
+
+
 def test_positions_are_kept_per_length_and_stay_right_as_the_cache_grows():
     like = torch.zeros(1, dtype=torch.int32)
     first = _positions(5, like)
