@@ -159,7 +159,8 @@ def segment_sum(
             out = v
         elif training:
             out = _Gather.apply(v, idx, sparse)
-        elif val is not None:  # (every non-zero a segment: one op, same bits)
+        elif val is not None and val.dtype == v.dtype:
+            # every non-zero a segment of its own: one op, the same floats
             return _bag(v.detach(), idx, val, _positions(idx.shape[0], idx))
         else:
             out = v.index_select(0, idx)

@@ -73,14 +73,14 @@ class MLP(nn.Sequential):
         # there) is not called, and linear layers and ReLU are applied as
         # the functions they are (a module's call costs as much as a small
         # layer's product), unless a layer has hooks to run; a plain
-        # Linear's parameters are read from its dict (``layer.weight`` takes
-        # torch's ``__getattr__``, half a microsecond)
+        # Linear's parameters are read from its dict, as torch's
+        # ``__getattr__`` reads them (half a microsecond a lookup)
         for layer in self:
             kind = type(layer)
+            p = layer._parameters
             if _hooked(layer):
                 x = layer(x)
-            elif kind is nn.Linear:
-                p = layer._parameters
+            elif kind is nn.Linear and "weight" in p:
                 x = F.linear(x, p["weight"], p["bias"])
             elif kind is nn.ReLU:
                 x = torch.relu_(x)  # (on a layer's fresh output)

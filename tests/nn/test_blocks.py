@@ -66,6 +66,27 @@ def test_mlp_out_of_training_runs_the_hooks_of_its_layers():
     assert torch.equal(mlp(x), plain) and seen == []
 
 
+def test_mlp_out_of_training_reads_the_parameters_torch_would_read():
+    # the quick path reads a Linear's parameters from its dict: those
+    # torch.func.functional_call swaps in, and a weight that is no longer
+    # a parameter (set as a plain attribute) still reaches the product
+    torch.manual_seed(0)
+    mlp = MLP(6, (5,), out_features=2).eval()
+    x = torch.randn(3, 6)
+    params = {k: torch.randn_like(v) for k, v in mlp.named_parameters()}
+    swapped = torch.func.functional_call(mlp, params, (x,))
+    assert not torch.equal(swapped, mlp(x))
+    with torch.no_grad():
+        for k, v in params.items():
+            mlp.get_parameter(k).copy_(v)
+    assert torch.equal(swapped, mlp(x))
+    last = mlp[-1]
+    weight = last.weight.detach().clone()
+    del last.weight
+    last.weight = 2 * weight  # (a plain tensor attribute)
+    assert torch.equal(mlp(x), nn.Sequential.forward(mlp, x))
+
+
 def test_readout_sums_one_output_and_weighs_several():
     h = torch.randn(4, 3)
     torch.testing.assert_close(Readout(3)(h), h.sum(1, keepdim=True))

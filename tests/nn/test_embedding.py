@@ -211,6 +211,10 @@ def test_segment_sum_out_of_training_scales_lookups_to_the_same_bits(dtype):
         assert not out.requires_grad
         assert torch.equal(out, table.detach()[idx.long()] * val[:, None])
         assert torch.equal(out, trained.detach())
+        # values of another type than the table's: promoted, as in training
+        wide = segment_sum(table.detach().double(), None, None, idx, val)
+        assert wide.dtype == torch.float64
+        assert torch.equal(wide, table.detach().double()[idx.long()] * val[:, None])
 
 
 def test_positions_are_kept_per_length_and_stay_right_as_the_cache_grows():
