@@ -49,8 +49,7 @@ class _BagSum(torch.autograd.Function):
     def forward(ctx, weight, idx, val, offsets, segment, sparse):
         ctx.save_for_backward(idx, val, segment)
         ctx.n_weights, ctx.sparse = len(weight), sparse
-        # detached, so that embedding_bag skips the buffers of its own backward
-        return _bag(weight.detach(), idx, val, offsets)
+        return _bag(weight, idx, val, offsets)
 
     @staticmethod
     def backward(ctx, grad):
@@ -124,6 +123,11 @@ def _positions(n: int, like: Tensor) -> Tensor:
 
 
 def _bag(weight, idx, val, offsets):
+    if weight.requires_grad:
+        # detached: embedding_bag asks whether its table requires a gradient,
+        # and then makes the buffers of its own backward pass (which sklfi's
+        # is not)
+        weight = weight.detach()
     if idx is None:  # the rows of ``weight`` themselves, in order
         idx = _positions(weight.shape[0], offsets)
     # torch's own op, which ``nn.functional.embedding_bag`` calls after
@@ -161,15 +165,13 @@ def segment_sum(
             out = _Gather.apply(v, idx, sparse)
         elif val is not None and val.dtype == v.dtype:
             # every non-zero a segment of its own: one op, the same floats
-            return _bag(v.detach(), idx, val, _positions(idx.shape[0], idx))
+            return _bag(v, idx, val, _positions(idx.shape[0], idx))
         else:
             out = v.index_select(0, idx)
         return out if val is None else out * val.unsqueeze(-1)
     if training:
         return _BagSum.apply(v, idx, val, offsets, segment, sparse)
-    # a table detached, so that embedding_bag skips the buffers of a
-    # backward pass (it asks whether the table requires a gradient)
-    return _bag(v.detach() if v.requires_grad else v, idx, val, offsets)
+    return _bag(v, idx, val, offsets)
 
 
 def _scatter_sum(v, offsets, segment, idx, val):

@@ -128,10 +128,7 @@ class FeatureEmbedding(nn.Embedding):
     @property
     def bias(self) -> nn.Parameter | None:
         """The linear term's bias, ``(K,)`` (``None`` when ``K`` is 0)."""
-        # (read from torch's dicts: ``self.intercept.bias`` takes two trips
-        # through ``Module.__getattr__``, a microsecond of a served row)
-        intercept = self._modules.get("intercept")
-        return None if intercept is None else intercept._parameters["bias"]
+        return None if self.intercept is None else self.intercept.bias
 
     def _split(self, t: Tensor) -> tuple[Tensor, Tensor | None]:
         """Vectors and linear parts of the last dimension of ``t`` (views)."""
