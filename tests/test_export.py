@@ -4,6 +4,7 @@ in ONNX Runtime as in Python (to 1e-5), at any batch size."""
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.sparse as sp
 from sklearn.base import clone, is_classifier
 from sklearn.pipeline import make_pipeline
 
@@ -80,10 +81,19 @@ def _labels(y, name):
     return (y > 1).astype(int)
 
 
-def _session(graph):
+def _session(graph, threads=0):
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads  # (0: ONNX Runtime's default)
     return ort.InferenceSession(
-        graph.SerializeToString(), providers=["CPUExecutionProvider"]
+        graph.SerializeToString(), options, providers=["CPUExecutionProvider"]
     )
+
+
+def _answers(model, X):
+    """What the graph's last output holds: probabilities or values."""
+    if hasattr(model, "classes_"):
+        return model.predict_proba(X)
+    return model.predict(X)[:, None]
 
 
 def _check(model, session, X, n_rows, feed=onnx_inputs):
@@ -106,6 +116,45 @@ def test_every_estimator_answers_as_in_python(data, name):
     names = [o.name for o in graph.graph.output]
     assert names == (["label", "probabilities"] if "Class" in name else ["variable"])
     _check(est, _session(graph), encoder.transform(test), [1, 7, 10_000])
+
+
+@pytest.mark.parametrize("name", ["FMRegressor", "DLRMClassifier"])
+def test_threads_answer_as_one_thread(data, name):
+    # ONNX Runtime splits a ScatterND's updates among its threads, and two
+    # that add to one row race (a sum lost now and then): the graphs add
+    # with ScatterElements, whose threads each own their rows. Many rows,
+    # several threads, several runs: every answer as one thread's.
+    train, test, encoder = data
+    y = _target(train)
+    est = getattr(sklfi, name)(max_epochs=1, random_state=0)
+    est.fit(encoder.transform(train), _labels(y, name) if "Class" in name else y)
+    graph = to_onnx(est)
+    assert "ScatterND" not in {node.op_type for node in graph.graph.node}
+    X = encoder.transform(pd.concat([test] * 3, ignore_index=True))
+    feed = onnx_inputs(est, X)
+    alone = _session(graph, threads=1).run(None, feed)[-1]
+    assert np.abs(alone[: len(test)] - _answers(est, X[: len(test)])).max() < TOL
+    many = _session(graph, threads=4)
+    for _ in range(5):
+        np.testing.assert_array_equal(many.run(None, feed)[-1], alone)
+
+
+@pytest.mark.parametrize("name", ["FFMRegressor", "DeepFMClassifier"])
+def test_fields_out_of_column_order(name):
+    # the columns of three fields interleaved, so that the graph's (row,
+    # field) slots are out of order: its check sends them to the scatter
+    # (in order, they are summed as running sums); values of every sign
+    X = sp.random(3000, 12, density=0.3, format="csr", random_state=0)
+    X.data = np.random.default_rng(0).normal(size=X.nnz)
+    fields = np.arange(12) % 3
+    y = np.asarray(X[:, 0].toarray()[:, 0] * X[:, 4].toarray()[:, 0] > 0)
+    est = getattr(sklfi, name)(fields=fields, max_epochs=2, random_state=0)
+    est.fit(X, y.astype(int) if "Class" in name else y * 1.0)
+    graph = to_onnx(est)
+    assert "If" in {node.op_type for node in graph.graph.node}
+    _check(est, _session(graph), X, [1, 7, 3000])
+    ordered = est.set_params(fields=np.sort(fields)).fit(X, y)  # (the other branch)
+    _check(ordered, _session(to_onnx(ordered)), X, [7, 3000])
 
 
 @pytest.mark.parametrize("name", ["AFMClassifier", "DLRMRegressor"])

@@ -29,7 +29,17 @@ def add_rows(out: Tensor, idx: Tensor, values: Tensor) -> Tensor:
     sums in every run: on a GPU ``index_add_`` adds with atomics, in
     whatever order the threads come, so that floats round differently from
     run to run; ``index_put_`` with ``accumulate`` sorts the rows first. (On
-    the CPU ``index_add_`` is deterministic, and faster.)"""
+    the CPU ``index_add_`` is deterministic, and faster.)
+
+    While torch traces a module for export, a new tensor from a
+    ``scatter_add`` (ONNX's ``ScatterElements`` that adds): ONNX Runtime
+    shares the updates of the ``ScatterND`` that ``index_add`` becomes among
+    its threads, and two updates of one row then race, one of them lost (a
+    row of 10,000 answered 0.006 off, in one run of the tests). Its
+    ``ScatterElements`` gives each thread rows of its own."""
+    if exporting():
+        where = idx.long().reshape(-1, *(1,) * (values.dim() - 1))
+        return out.scatter_add(0, where.expand_as(values), values)
     if out.is_cuda:
         return out.index_put_((idx.long(),), values, accumulate=True)
     return out.index_add_(0, idx, values)
@@ -175,21 +185,46 @@ def segment_sum(
 
 
 def _scatter_sum(v, offsets, segment, idx, val):
-    """:func:`segment_sum` in the operators ONNX Runtime runs fast (a
-    ``Gather``, a ``Mul`` and a ``ScatterElements`` that adds), for export:
-    ``embedding_bag`` would become a loop over the segments."""
+    """:func:`segment_sum` for export, in operators ONNX Runtime runs fast
+    (``embedding_bag`` would become a loop over the segments): a ``Gather``
+    and a ``Mul``, then the sums of segments in order as differences of a
+    running sum (:func:`_running_sums`). An exported graph's (row, field)
+    slots are in order when each field's columns come before the next
+    field's; the graph checks, and sums slots out of order with a scatter
+    (:func:`_scattered_sums`)."""
     rows = v if idx is None else v.index_select(0, idx)
     if val is not None:
         rows = rows * val.unsqueeze(-1)
     if segment is None:
         return rows
-    out = rows.new_zeros((offsets.shape[0], rows.shape[1]))
-    return out.index_add(0, segment, rows)
+    ordered = (segment[1:] >= segment[:-1]).all()
+    return torch.cond(ordered, _running_sums, _scattered_sums, (rows, segment, offsets))
+
+
+def _running_sums(rows, segment, offsets):
+    """The sums of consecutive segments of ``rows`` that start at
+    ``offsets``, as the differences of a running sum at their ends: a
+    ``CumSum`` and two gathers, which ONNX Runtime runs many times faster
+    than a scatter that adds. The running sum is in double, so that a
+    difference keeps float32's digits however many rows come before it."""
+    run = torch.nn.functional.pad(rows.double().cumsum(0), (0, 0, 1, 0))
+    bounds = torch.cat([offsets, offsets.new_full((1,), rows.shape[0])])
+    at = run.index_select(0, bounds)
+    return (at[1:] - at[:-1]).to(rows.dtype)
+
+
+def _scattered_sums(rows, segment, offsets):
+    """The sums of ``rows`` by ``segment``, in any order (a scatter that
+    adds: :func:`add_rows`)."""
+    return add_rows(rows.new_zeros((offsets.shape[0], rows.shape[1])), segment, rows)
 
 
 def row_sum(v: Tensor, x) -> Tensor:
     """Sum the per-non-zero values ``v`` (N, C) over each row of the
-    :class:`~sklfi.nn.SparseBatch` ``x``: ``(B, C)``."""
+    :class:`~sklfi.nn.SparseBatch` ``x``: ``(B, C)``. (For export, a CSR
+    matrix's rows are in order: :func:`_running_sums`.)"""
+    if exporting():
+        return _running_sums(v, x.row, x.offsets)
     return segment_sum(v, x.offsets, x.row)
 
 

@@ -18,7 +18,7 @@ import torch
 from torch import Tensor, nn
 
 from .._batch import SparseBatch
-from ._segment import row_sum, segment_sum, unit_sum
+from ._segment import add_rows, row_sum, segment_sum, unit_sum
 from .interaction import bi_interaction
 
 __all__ = [
@@ -295,5 +295,5 @@ class DenseFeatures(nn.Module):
         flat = x.row * (self.n_dense + 1) + self.slot.index_select(0, x.idx)
         val = self.one.expand(len(x.idx)) if x.val is None else x.val
         out = val.new_zeros(x.n_units * (self.n_dense + 1))
-        out = out.index_add_(0, flat, val).view(x.n_units, self.n_dense + 1)
+        out = add_rows(out, flat, val).view(x.n_units, self.n_dense + 1)
         return unit_sum(out[:, : self.n_dense], x)
