@@ -106,12 +106,17 @@ def _check(model, session, X, n_rows, feed=onnx_inputs):
             np.testing.assert_allclose(out[0][:, 0], model.predict(X[:n]), atol=TOL)
 
 
+def _fitted(data, name, epochs=2):
+    train, _, encoder = data
+    y = _target(train)
+    est = getattr(sklfi, name)(max_epochs=epochs, random_state=0)
+    return est.fit(encoder.transform(train), _labels(y, name) if "Class" in name else y)
+
+
 @pytest.mark.parametrize("name", ESTIMATORS)
 def test_every_estimator_answers_as_in_python(data, name):
-    train, test, encoder = data
-    y = _target(train)
-    est = getattr(sklfi, name)(max_epochs=2, random_state=0)
-    est.fit(encoder.transform(train), _labels(y, name) if "Class" in name else y)
+    _, test, encoder = data
+    est = _fitted(data, name)
     graph = to_onnx(est)
     names = [o.name for o in graph.graph.output]
     assert names == (["label", "probabilities"] if "Class" in name else ["variable"])
@@ -121,13 +126,12 @@ def test_every_estimator_answers_as_in_python(data, name):
 @pytest.mark.parametrize("name", ["FMRegressor", "DLRMClassifier"])
 def test_threads_answer_as_one_thread(data, name):
     # ONNX Runtime splits a ScatterND's updates among its threads, and two
-    # that add to one row race (a sum lost now and then): the graphs add
-    # with ScatterElements, whose threads each own their rows. Many rows,
-    # several threads, several runs: every answer as one thread's.
-    train, test, encoder = data
-    y = _target(train)
-    est = getattr(sklfi, name)(max_epochs=1, random_state=0)
-    est.fit(encoder.transform(train), _labels(y, name) if "Class" in name else y)
+    # that add to one row race (a sum lost now and then): the graphs sum by
+    # running sums, and scatter with ScatterElements, whose threads each
+    # own their rows. Many rows, several threads, several runs: every
+    # answer as one thread's.
+    _, test, encoder = data
+    est = _fitted(data, name, epochs=1)
     graph = to_onnx(est)
     assert "ScatterND" not in {node.op_type for node in graph.graph.node}
     X = encoder.transform(pd.concat([test] * 3, ignore_index=True))
