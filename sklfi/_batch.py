@@ -141,11 +141,15 @@ class SparseBatch:
             idx = idx.index_select(0, order)
             val = None if val is None else val.index_select(0, order)
         # the first non-zero of every slot: the number of non-zeros before it
-        # (counted with add_rows, not bincount, which reads its maximum back
-        # from the device; integer sums are exact in any order)
-        from .nn._segment import add_rows  # (nn imports this module)
-
-        counts = add_rows(slot.new_zeros(n_slots), slot, torch.ones_like(slot))
+        # (counted with index_add_, not bincount, which reads its maximum
+        # back from the device; integer sums are exact in any order; for
+        # export, ONNX's ScatterElements, whose sums no thread races on:
+        # sklfi.nn._segment.add_rows)
+        counts, ones = slot.new_zeros(n_slots), torch.ones_like(slot)
+        if exporting():
+            counts = counts.scatter_add(0, slot, ones)
+        else:
+            counts = counts.index_add_(0, slot, ones)
         starts = (counts.cumsum(0) - counts).to(idx.dtype)
         return replace(self, idx=idx, val=val, slot=slot, slot_offsets=starts)
 

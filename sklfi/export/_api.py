@@ -7,7 +7,7 @@ import onnx.compose
 from sklearn.pipeline import Pipeline
 
 from ._columns import CSR_OUTPUTS, _columns, column_feed, columns_graph
-from ._model import CSR_INPUTS, csr_feed, model_graph, renamed
+from ._model import CSR_INPUTS, csr_feed, model_graph
 
 
 def to_onnx(model, X=None) -> onnx.ModelProto:
@@ -145,9 +145,8 @@ def _pipeline_graph(pipeline: Pipeline, X) -> onnx.ModelProto:
             "its crosses made by onnx_inputs: a pipeline's graph has no cross "
             "products yet."
         )
-    model = model_graph(estimator)
-    model.graph.CopyFrom(
-        renamed(model.graph, lambda name: name if name in outputs else "model/" + name)
+    model = onnx.compose.add_prefix(
+        model_graph(estimator), "model/", rename_outputs=False
     )
     columns.ir_version = model.ir_version
     io_map = [(a, "model/" + b) for a, b in zip(CSR_OUTPUTS, CSR_INPUTS)]

@@ -5,9 +5,9 @@ The graph reads the three arrays of a CSR matrix (``indices``, ``data``,
 converters do: a classifier its ``label`` and ``probabilities``, a regressor
 its ``variable`` (the target scaling undone). The module is traced by
 ``torch.export`` (the ONNX exporter's own front end) with the batch's sizes
-symbolic; its sums over segments become a gather and differences of a
-running sum (:func:`~sklfi.nn._segment.row_sum`), which ONNX Runtime runs
-fast, and the same answers with any number of threads.
+symbolic; its sums over segments become a gather and a scatter that adds
+(``ScatterElements``, which answers the same with any number of threads:
+:func:`~sklfi.nn._segment.add_rows`).
 """
 
 from __future__ import annotations
@@ -171,25 +171,6 @@ def _name_dims(model: onnx.ModelProto) -> None:
             dims[0].dim_param = "rows_plus_one"
         elif len(dims):
             dims[0].dim_param = "rows"
-
-
-def renamed(graph: onnx.GraphProto, rename) -> onnx.GraphProto:
-    """A copy of ``graph`` with every name of a value ``rename(name)``, in
-    its subgraphs too (an ``If``'s branches), which may read the values of
-    the graph around them (empty names, for an omitted input, kept)."""
-    out = onnx.GraphProto()
-    out.CopyFrom(graph)
-    for node in out.node:
-        node.input[:] = [rename(name) if name else name for name in node.input]
-        node.output[:] = [rename(name) if name else name for name in node.output]
-        for attribute in node.attribute:
-            if attribute.HasField("g"):
-                attribute.g.CopyFrom(renamed(attribute.g, rename))
-            for i, sub in enumerate(attribute.graphs):
-                attribute.graphs[i].CopyFrom(renamed(sub, rename))
-    for value in [*out.input, *out.output, *out.value_info, *out.initializer]:
-        value.name = rename(value.name)
-    return out
 
 
 def csr_feed(estimator, X) -> dict:

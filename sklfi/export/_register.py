@@ -27,7 +27,7 @@ from skl2onnx.common.data_types import (
 from .. import estimators
 from ..preprocessing import FieldEncoder, FieldHasher
 from ._columns import CSR_OUTPUTS, _columns, _input_kind, columns_graph
-from ._model import CSR_INPUTS, OPSET, check_sgd, model_graph, renamed
+from ._model import CSR_INPUTS, OPSET, check_sgd, model_graph
 
 
 def _embed(scope, operator, container, graph: onnx.ModelProto, names: dict):
@@ -57,12 +57,7 @@ def _embed(scope, operator, container, graph: onnx.ModelProto, names: dict):
             op_domain=node.domain,
             op_version=versions.get(node.domain, OPSET),
             name=prefix + (node.name or node.op_type),
-            **{
-                a.name: renamed(a.g, rename)
-                if a.type == onnx.AttributeProto.GRAPH
-                else helper.get_attribute_value(a)
-                for a in node.attribute
-            },
+            **{a.name: helper.get_attribute_value(a) for a in node.attribute},
         )
 
 

@@ -36,7 +36,8 @@ def add_rows(out: Tensor, idx: Tensor, values: Tensor) -> Tensor:
     shares the updates of the ``ScatterND`` that ``index_add`` becomes among
     its threads, and two updates of one row then race, one of them lost (a
     row of 10,000 answered 0.006 off, in one run of the tests). Its
-    ``ScatterElements`` gives each thread rows of its own."""
+    ``ScatterElements`` walks the updates in order (each thread its own
+    columns)."""
     if exporting():
         where = idx.long().reshape(-1, *(1,) * (values.dim() - 1))
         return out.scatter_add(0, where.expand_as(values), values)
@@ -185,46 +186,25 @@ def segment_sum(
 
 
 def _scatter_sum(v, offsets, segment, idx, val):
-    """:func:`segment_sum` for export, in operators ONNX Runtime runs fast
-    (``embedding_bag`` would become a loop over the segments): a ``Gather``
-    and a ``Mul``, then the sums of segments in order as differences of a
-    running sum (:func:`_running_sums`). An exported graph's (row, field)
-    slots are in order when each field's columns come before the next
-    field's; the graph checks, and sums slots out of order with a scatter
-    (:func:`_scattered_sums`)."""
+    """:func:`segment_sum` in the operators ONNX Runtime runs fast (a
+    ``Gather``, a ``Mul`` and a ``ScatterElements`` that adds:
+    :func:`add_rows`), for export: ``embedding_bag`` would become a loop
+    over the segments. Each segment's sum is its own, in order: a row's
+    answer does not depend on the rows beside it (a running sum over the
+    batch would carry a row's huge or infinite values into the rows after
+    it), and segments may come in any order (an exported graph's slots are
+    not sorted)."""
     rows = v if idx is None else v.index_select(0, idx)
     if val is not None:
         rows = rows * val.unsqueeze(-1)
     if segment is None:
         return rows
-    ordered = (segment[1:] >= segment[:-1]).all()
-    return torch.cond(ordered, _running_sums, _scattered_sums, (rows, segment, offsets))
-
-
-def _running_sums(rows, segment, offsets):
-    """The sums of consecutive segments of ``rows`` that start at
-    ``offsets``, as the differences of a running sum at their ends: a
-    ``CumSum`` and two gathers, which ONNX Runtime runs many times faster
-    than a scatter that adds. The running sum is in double, so that a
-    difference keeps float32's digits however many rows come before it."""
-    run = torch.nn.functional.pad(rows.double().cumsum(0), (0, 0, 1, 0))
-    bounds = torch.cat([offsets, offsets.new_full((1,), rows.shape[0])])
-    at = run.index_select(0, bounds)
-    return (at[1:] - at[:-1]).to(rows.dtype)
-
-
-def _scattered_sums(rows, segment, offsets):
-    """The sums of ``rows`` by ``segment``, in any order (a scatter that
-    adds: :func:`add_rows`)."""
     return add_rows(rows.new_zeros((offsets.shape[0], rows.shape[1])), segment, rows)
 
 
 def row_sum(v: Tensor, x) -> Tensor:
     """Sum the per-non-zero values ``v`` (N, C) over each row of the
-    :class:`~sklfi.nn.SparseBatch` ``x``: ``(B, C)``. (For export, a CSR
-    matrix's rows are in order: :func:`_running_sums`.)"""
-    if exporting():
-        return _running_sums(v, x.row, x.offsets)
+    :class:`~sklfi.nn.SparseBatch` ``x``: ``(B, C)``."""
     return segment_sum(v, x.offsets, x.row)
 
 
