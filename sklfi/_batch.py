@@ -143,7 +143,7 @@ class SparseBatch:
         # the first non-zero of every slot: the number of non-zeros before it
         # (counted with index_add_, not bincount, which reads its maximum
         # back from the device; integer sums are exact in any order; for
-        # export, ONNX's ScatterElements, whose sums no thread races on:
+        # export, ONNX's ScatterElements, whose sums no thread races on; see
         # sklfi.nn._segment.add_rows)
         counts, ones = slot.new_zeros(n_slots), torch.ones_like(slot)
         if exporting():

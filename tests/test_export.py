@@ -132,7 +132,8 @@ def test_threads_answer_as_one_thread(data, name):
     _, test, encoder = data
     est = _fitted(data, name, epochs=1)
     graph = to_onnx(est)
-    assert "ScatterND" not in {node.op_type for node in graph.graph.node}
+    ops = {node.op_type for node in graph.graph.node}
+    assert "ScatterND" not in ops and "ScatterElements" in ops
     X = encoder.transform(pd.concat([test] * 3, ignore_index=True))
     feed = onnx_inputs(est, X)
     alone = _session(graph, threads=1).run(None, feed)[-1]
@@ -163,10 +164,14 @@ def test_a_row_answers_whatever_its_neighbours(data, name):
     session = _session(to_onnx(est))
     X = encoder.transform(test[:500]).tocsr()
     alone = session.run(None, onnx_inputs(est, X[1:]))[-1]
+    before = session.run(None, onnx_inputs(est, X[:1]))[-1][0]
     for value in (1e9, np.inf):
         feed = onnx_inputs(est, X)
+        assert feed["indptr"][1] > 0
         feed["data"][: feed["indptr"][1]] = value  # (row 0's non-zeros)
-        np.testing.assert_allclose(session.run(None, feed)[-1][1:], alone, atol=1e-6)
+        out = session.run(None, feed)[-1]
+        assert not np.allclose(out[0], before)  # (row 0 itself changed)
+        np.testing.assert_allclose(out[1:], alone, atol=1e-6)
 
 
 @pytest.mark.parametrize("name", ["AFMClassifier", "DLRMRegressor"])

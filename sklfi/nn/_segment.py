@@ -25,7 +25,8 @@ def _table_grad(g, idx, n_weights, sparse):
 
 
 def add_rows(out: Tensor, idx: Tensor, values: Tensor) -> Tensor:
-    """``out[idx[n]] += values[n]`` for every ``n``, in place, with the same
+    """``out[idx[n]] += values[n]`` for every ``n``, in place (while
+    exporting, a new tensor: below), with the same
     sums in every run: on a GPU ``index_add_`` adds with atomics, in
     whatever order the threads come, so that floats round differently from
     run to run; ``index_put_`` with ``accumulate`` sorts the rows first. (On
@@ -162,7 +163,8 @@ def segment_sum(
     rows ``v[idx]`` (a lookup in a table ``v``), each scaled by ``val`` when
     given. Segment ``s`` starts at ``offsets[s]`` and ends where the next one
     starts; an empty segment sums to zero. ``segment`` (N,) is the segment of
-    every non-zero, non-decreasing; ``None`` when non-zero ``s`` is segment
+    every non-zero, non-decreasing (while exporting, in any order:
+    :func:`_scatter_sum`); ``None`` when non-zero ``s`` is segment
     ``s`` alone, which is then a plain gather (``offsets`` unused). With
     ``sparse``, a table ``v`` gets a sparse gradient (the rows of ``idx``).
     """
@@ -189,7 +191,7 @@ def _scatter_sum(v, offsets, segment, idx, val):
     """:func:`segment_sum` in the operators ONNX Runtime runs fast (a
     ``Gather``, a ``Mul`` and a ``ScatterElements`` that adds:
     :func:`add_rows`), for export: ``embedding_bag`` would become a loop
-    over the segments. Each segment's sum is its own, in order: a row's
+    over the segments. Each segment's sum is its own: a row's
     answer does not depend on the rows beside it (a running sum over the
     batch would carry a row's huge or infinite values into the rows after
     it), and segments may come in any order (an exported graph's slots are
